@@ -1,0 +1,42 @@
+// Loading a TorchScript model, with errors a person can act on.
+//
+// A TorchScript archive is what `torch.jit.script(model).save(path)` or
+// `torch.jit.trace(model, example).save(path)` writes. Model::Load tells apart the ways a
+// file can fail to be one (missing, empty, a torch.save pickle, damaged, written by a newer
+// PyTorch, no forward method) and says which in a qreport::Error.
+//
+//   qreport::torchscript::Model model = qreport::torchscript::Model::Load("resnet18.pt");
+//   torch::jit::Module& m = model.module();
+#ifndef QREPORT_TORCHSCRIPT_MODEL_H_
+#define QREPORT_TORCHSCRIPT_MODEL_H_
+
+#include <string>
+
+#include <torch/script.h>
+
+namespace qreport::torchscript {
+
+class Model {
+ public:
+  // Loads the archive at `path` onto the CPU.
+  // Throws qreport::Error: kIo when the file cannot be found or read, kBadModel when it is
+  // not a loadable TorchScript module with a `forward` method.
+  static Model Load(const std::string& path);
+
+  // The path the model was loaded from, as given.
+  const std::string& path() const { return path_; }
+
+  // The loaded module. qreport never modifies it: preparing a model works on a clone.
+  const torch::jit::Module& module() const { return module_; }
+
+ private:
+  Model(std::string path, torch::jit::Module module)
+      : path_(std::move(path)), module_(std::move(module)) {}
+
+  std::string path_;
+  torch::jit::Module module_;
+};
+
+}  // namespace qreport::torchscript
+
+#endif  // QREPORT_TORCHSCRIPT_MODEL_H_

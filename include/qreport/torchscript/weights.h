@@ -1,0 +1,26 @@
+// The weight a layer's analyses see.
+//
+// With fusion on (the default), PyTorch's prepare step folds a BatchNorm that follows a
+// Conv or Linear into its weight before anything is observed; the per-channel and
+// equalization analyses must see that folded weight, not the raw parameter.
+//
+//   at::Tensor w = qreport::torchscript::AnalysedWeight(model, *graph.Find("features.0.0"));
+#ifndef QREPORT_TORCHSCRIPT_WEIGHTS_H_
+#define QREPORT_TORCHSCRIPT_WEIGHTS_H_
+
+#include <torch/script.h>
+
+#include "qreport/core/layer.h"
+#include "qreport/torchscript/model.h"
+
+namespace qreport::torchscript {
+
+// Returns a new float tensor: the layer's weight parameter, multiplied per output channel by
+// gamma / sqrt(running_var + eps) of `layer.fusion.batch_norm_fqn` when that is set (the
+// formula of torch.nn.utils.fusion.fuse_conv_bn_weights). The model is not modified.
+// REQUIRES: `layer` comes from a LayerGraph of `model`.
+at::Tensor AnalysedWeight(const Model& model, const LayerDescription& layer);
+
+}  // namespace qreport::torchscript
+
+#endif  // QREPORT_TORCHSCRIPT_WEIGHTS_H_

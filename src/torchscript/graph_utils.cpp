@@ -1,0 +1,185 @@
+#include "graph_utils.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+namespace qreport::torchscript::internal {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::string PythonClassName(const c10::ClassTypePtr& type) {
+  std::string name = type->name() ? type->name()->qualifiedName() : type->str();
+  const std::string prefix = "__torch__.";
+  if (name.rfind(prefix, 0) == 0) name.erase(0, prefix.size());
+  // TorchScript renames the class of each differently-shaped instance with a
+  // "___torch_mangle_N." path segment; Python knows only the unmangled name.
+  const std::string mangle = "___torch_mangle_";
+  for (auto at = name.find(mangle); at != std::string::npos; at = name.find(mangle)) {
+    const auto dot = name.find('.', at);
+    name.erase(at, dot == std::string::npos ? std::string::npos : dot - at + 1);
+  }
+  return name;
+}
+
+std::string JoinPath(const std::vector<std::string>& names, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count && i < names.size(); ++i) {
+    if (i > 0) out += '.';
+    out += names[i];
+  }
+  return out;
+}
+
+std::string JoinPath(const std::vector<std::string>& names) {
+  return JoinPath(names, names.size());
+}
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> names;
+  if (path.empty()) return names;
+  size_t begin = 0;
+  while (true) {
+    const auto end = path.find('.', begin);
+    names.push_back(path.substr(begin, end == std::string::npos ? end : end - begin));
+    if (end == std::string::npos) return names;
+    begin = end + 1;
+  }
+}
+
+std::optional<std::vector<std::string>> AttributePath(const Value* value) {
+  std::vector<std::string> reversed;
+  while (value->node()->kind() == c10::prim::GetAttr) {
+    reversed.push_back(value->node()->s(c10::attr::name));
+    value = value->node()->input(0);
+  }
+  const auto& inputs = value->owningGraph()->inputs();
+  if (inputs.empty() || value != inputs[0] || reversed.empty()) return std::nullopt;
+  return std::vector<std::string>(reversed.rbegin(), reversed.rend());
+}
+
+std::optional<ResolvedAttribute> ResolveAttribute(const torch::jit::Module& root,
+                                                  const std::vector<std::string>& path) {
+  if (path.empty()) return std::nullopt;
+  const std::string owner_fqn = JoinPath(path, path.size() - 1);
+  std::optional<torch::jit::Module> found = SubmoduleAt(root, owner_fqn);
+  if (!found) return std::nullopt;
+  torch::jit::Module& owner = *found;
+  const std::string& name = path.back();
+  if (!owner.hasattr(name)) return std::nullopt;
+  ResolvedAttribute out{owner, owner_fqn, name, owner.attr(name), false};
+  const auto& type = owner.type();
+  if (auto slot = type->findAttributeSlot(name)) out.is_parameter = type->is_parameter(*slot);
+  return out;
+}
+
+std::optional<torch::jit::Module> SubmoduleAt(const torch::jit::Module& root,
+                                              const std::string& fqn) {
+  torch::jit::Module module = root;
+  for (const std::string& name : SplitPath(fqn)) {
+    if (!module.hasattr(name)) return std::nullopt;
+    c10::IValue child = module.attr(name);
+    if (!child.isObject()) return std::nullopt;
+    module = torch::jit::Module(child.toObject());
+  }
+  return module;
+}
+
+std::optional<std::string> ModulePathOf(const Node* node) {
+  auto callstack = node->callstack();
+  if (!callstack) return std::string();
+  std::vector<std::string> names;
+  for (const auto& entry : (*callstack)->vec()) {
+    const auto& instance = std::get<2>(entry);
+    if (!instance) continue;  // a free function: stays in the caller's module
+    const std::string& name = instance->instance_name();
+    if (name == "SELF") continue;  // a method of the same module
+    if (name == "INSTANCE_NAME_UNKNOWN") return std::nullopt;
+    names.push_back(name);
+  }
+  return JoinPath(names);
+}
+
+namespace {
+
+std::string FormatRange(const torch::jit::SourceRange& range) {
+  auto original = range.findSourceRangeThatGenerated();
+  const torch::jit::SourceRange& best = original ? *original : range;
+  auto file_line = best.file_line_col();
+  if (!file_line) return "";
+  return std::get<0>(*file_line) + ":" + std::to_string(std::get<1>(*file_line));
+}
+
+}  // namespace
+
+std::string CallLocation(const Node* node) {
+  if (auto callstack = node->callstack()) {
+    auto frames = (*callstack)->vec();
+    if (!frames.empty()) {
+      std::string location = FormatRange(std::get<1>(frames.front()));
+      if (!location.empty()) return location;
+    }
+  }
+  return FormatRange(node->sourceRange());
+}
+
+namespace {
+
+bool IsPrimitive(const c10::TypePtr& type) {
+  const auto kind = type->kind();
+  return kind == c10::TypeKind::BoolType || kind == c10::TypeKind::IntType ||
+         kind == c10::TypeKind::FloatType || kind == c10::TypeKind::StringType ||
+         kind == c10::TypeKind::NoneType;
+}
+
+// Replaces reads of plain bool/int/float/str attributes (mobilenet's `use_res_connect`,
+// a conv's `groups`) by their values in this instance, as torch.jit.freeze does, so that a
+// branch the instance never takes does not count as a call site. `training` stays a
+// variable: the same graph serves both modes. An attribute that forward assigns is kept.
+void FoldPrimitiveAttributes(torch::jit::Graph& graph, const torch::jit::Module& module) {
+  std::unordered_set<std::string> assigned;
+  std::vector<Node*> reads;
+  std::vector<torch::jit::Block*> blocks{graph.block()};
+  while (!blocks.empty()) {
+    torch::jit::Block* block = blocks.back();
+    blocks.pop_back();
+    for (Node* node : block->nodes()) {
+      if (node->kind() == c10::prim::SetAttr) assigned.insert(node->s(c10::attr::name));
+      if (node->kind() == c10::prim::GetAttr && IsPrimitive(node->output()->type())) {
+        reads.push_back(node);
+      }
+      for (torch::jit::Block* inner : node->blocks()) blocks.push_back(inner);
+    }
+  }
+  for (Node* node : reads) {
+    const std::string& name = node->s(c10::attr::name);
+    if (name == "training" || assigned.count(name) > 0) continue;
+    auto path = AttributePath(node->output());
+    if (!path) continue;
+    auto resolved = ResolveAttribute(module, *path);
+    if (!resolved) continue;
+    torch::jit::WithInsertPoint guard(node);
+    auto constant = graph.insertConstant(resolved->value);
+    node->output()->replaceAllUsesWith(constant);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<torch::jit::Graph> InlinedForwardGraph(const torch::jit::Module& module) {
+  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  FoldPrimitiveAttributes(*graph, module);
+  // Folds branches on constants (nn.ReLU's `if inplace`, the attributes above), so a
+  // layer's fused ReLU is the direct user of its output rather than sitting in a dead
+  // prim::If, and dead branches do not count as call sites.
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+  return graph;
+}
+
+}  // namespace qreport::torchscript::internal

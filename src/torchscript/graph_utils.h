@@ -1,0 +1,60 @@
+// Private helpers for reading inlined TorchScript graphs: attribute paths, the module a node
+// came from, and class names as Python spells them.
+#ifndef QREPORT_SRC_TORCHSCRIPT_GRAPH_UTILS_H_
+#define QREPORT_SRC_TORCHSCRIPT_GRAPH_UTILS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/script.h>
+
+namespace qreport::torchscript::internal {
+
+// "__torch__.torch.nn.modules.linear.___torch_mangle_3.Linear" ->
+// "torch.nn.modules.linear.Linear": the name `type(m).__module__ + "." + __qualname__` prints.
+std::string PythonClassName(const c10::ClassTypePtr& type);
+
+// Joins names with '.', the way named_modules() spells paths ("" for none).
+std::string JoinPath(const std::vector<std::string>& names, size_t count);
+std::string JoinPath(const std::vector<std::string>& names);
+
+// "block.conv.weight" -> ["block", "conv", "weight"]; "" -> [].
+std::vector<std::string> SplitPath(const std::string& path);
+
+// If `value` is read from the module by a chain of prim::GetAttr starting at the graph's
+// `self` input, the attribute names along the chain (["block", "conv", "weight"]).
+std::optional<std::vector<std::string>> AttributePath(const torch::jit::Value* value);
+
+// What a path of attribute names leads to in `root`.
+struct ResolvedAttribute {
+  torch::jit::Module owner;  // the module holding the last attribute
+  std::string owner_fqn;     // its name as named_modules() spells it
+  std::string name;          // the attribute's name
+  c10::IValue value;
+  bool is_parameter = false;
+};
+std::optional<ResolvedAttribute> ResolveAttribute(const torch::jit::Module& root,
+                                                  const std::vector<std::string>& path);
+
+// The submodule of `root` named `fqn` ("" is `root` itself), or nullopt.
+std::optional<torch::jit::Module> SubmoduleAt(const torch::jit::Module& root,
+                                              const std::string& fqn);
+
+// The fully qualified name of the innermost module whose method `node` was inlined from,
+// from the node's inlined call stack; "" for nodes of the root's own forward. nullopt when a
+// frame on the way has no known instance name (a module passed around as a value).
+std::optional<std::string> ModulePathOf(const torch::jit::Node* node);
+
+// "file:line" of where `node` was called from the root's forward (the outermost frame of its
+// inlined call stack), or of the node itself; "" when the archive carries no source ranges.
+std::string CallLocation(const torch::jit::Node* node);
+
+// The graph of `forward`, copied, with every method and function call inlined and constant
+// conditions folded. The module's own graph is left untouched.
+std::shared_ptr<torch::jit::Graph> InlinedForwardGraph(const torch::jit::Module& module);
+
+}  // namespace qreport::torchscript::internal
+
+#endif  // QREPORT_SRC_TORCHSCRIPT_GRAPH_UTILS_H_

@@ -1,0 +1,143 @@
+#include "qreport/torchscript/layer_graph.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "torchscript/fixtures.h"
+
+namespace qreport::torchscript {
+namespace {
+
+using qreport::testing::Expected;
+using qreport::testing::FixturePath;
+
+// Python names classes of a script run as __main__ "__main__.X"; TorchScript has no such
+// module, so such names are compared without it.
+std::string WithoutMain(const std::string& name) {
+  const std::string prefix = "__main__.";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+class LayerGraphFixtureTest : public ::testing::TestWithParam<std::string> {};
+
+// The layer set, names, kinds and shapes equal what Python's named_modules() says, in model
+// order; call counts and fusion equal what forward hooks and fuse_fx say.
+TEST_P(LayerGraphFixtureTest, MatchesPython) {
+  const std::string name = GetParam();
+  const nlohmann::json expected = Expected(name);
+  const Model model = Model::Load(FixturePath(name + ".pt"));
+  const LayerGraph graph = LayerGraph::Build(model);
+
+  std::vector<std::string> expected_fqns, actual_fqns;
+  for (const auto& layer : expected["layers"]) expected_fqns.push_back(layer["weight"]);
+  for (const auto& layer : graph.layers()) actual_fqns.push_back(layer.weight_path);
+  ASSERT_EQ(actual_fqns, expected_fqns);
+
+  for (size_t i = 0; i < graph.layers().size(); ++i) {
+    const LayerDescription& actual = graph.layers()[i];
+    const nlohmann::json& want = expected["layers"][i];
+    SCOPED_TRACE(actual.weight_path);
+    EXPECT_EQ(actual.fqn, want["fqn"].get<std::string>());
+    EXPECT_EQ(ToString(actual.kind), want["kind"].get<std::string>());
+    EXPECT_EQ(actual.module_type, WithoutMain(want["module_type"].get<std::string>()));
+    EXPECT_EQ(actual.weight_shape, want["weight_shape"].get<std::vector<int64_t>>());
+    EXPECT_EQ(actual.groups, want["groups"].get<int64_t>());
+    if (!want["call_sites"].is_null()) {
+      EXPECT_EQ(actual.call_sites.size(), want["call_sites"].get<size_t>());
+    }
+    if (!want["fusion"].is_null()) {
+      const auto& bn = want["fusion"]["batch_norm"];
+      EXPECT_EQ(actual.fusion.batch_norm_fqn, bn.is_null() ? "" : bn.get<std::string>());
+      EXPECT_EQ(actual.fusion.relu, want["fusion"]["relu"].get<bool>());
+    }
+    ASSERT_EQ(actual.observation_points.size(), 2u);
+    EXPECT_EQ(actual.observation_points[0].position, ObservationPosition::kPre);
+    EXPECT_EQ(actual.observation_points[1].position, ObservationPosition::kPost);
+    EXPECT_EQ(actual.input_channel_axis, actual.kind == LayerKind::kLinear ? -1 : 1);
+  }
+  EXPECT_EQ(graph.unattributed().size(), expected["unattributed"].get<size_t>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, LayerGraphFixtureTest,
+                         ::testing::Values("mlp", "mlp_traced", "nested_cnn", "nested_cnn_traced",
+                                           "conv_dims", "called_twice", "functional_linear",
+                                           "old_linear_forms", "conv_bn_relu",
+                                           "conv_bn_relu_traced", "linear_relu", "qat_prepared",
+                                           "fused_intrinsic", "fused_qat", "fused_qat_bn_traced",
+                                           "resnet18", "resnet18_traced", "mobilenet_v2",
+                                           "transformer_encoder", "no_quantizable", "multi_input"),
+                         [](const auto& info) { return info.param; });
+
+TEST(LayerGraphTest, NoFusionObservesRawOutputs) {
+  const Model model = Model::Load(FixturePath("conv_bn_relu.pt"));
+  const LayerGraph fused = LayerGraph::Build(model);
+  const LayerGraph raw = LayerGraph::Build(model, LayerGraphOptions{/*fusion=*/false});
+  ASSERT_EQ(fused.layers().size(), raw.layers().size());
+  EXPECT_FALSE(fused.layers()[0].fusion.empty());
+  for (const auto& layer : raw.layers()) {
+    EXPECT_TRUE(layer.fusion.empty()) << layer.fqn;
+    EXPECT_EQ(layer.observation_points[1].value, "output of " + layer.call_sites[0].op);
+    EXPECT_EQ(layer.observation_points[1].producer_fqn, "");
+  }
+}
+
+TEST(LayerGraphTest, FusedPostPointIsAfterTheReluModule) {
+  const Model model = Model::Load(FixturePath("conv_bn_relu.pt"));
+  const LayerGraph graph = LayerGraph::Build(model);
+  const LayerDescription* conv1 = graph.Find("conv1");
+  ASSERT_NE(conv1, nullptr);
+  EXPECT_EQ(conv1->fusion.relu_fqn, "relu1");
+  EXPECT_EQ(conv1->observation_points[1].producer_fqn, "relu1");
+  EXPECT_THAT(conv1->observation_points[1].value, ::testing::StartsWith("output of aten::relu"));
+  EXPECT_DOUBLE_EQ(conv1->fusion.batch_norm_eps, 1e-5);
+}
+
+TEST(LayerGraphTest, FusedIntrinsicInnerLayerKnowsItsContainer) {
+  const Model model = Model::Load(FixturePath("fused_intrinsic.pt"));
+  const LayerGraph graph = LayerGraph::Build(model);
+  const LayerDescription* fc = graph.Find("fc.0");
+  ASSERT_NE(fc, nullptr);
+  EXPECT_EQ(fc->fused_parent_fqn, "fc");
+  EXPECT_THAT(fc->fused_parent_type, ::testing::EndsWith("intrinsic.modules.fused.LinearReLU"));
+  EXPECT_TRUE(fc->fusion.relu);
+}
+
+TEST(LayerGraphTest, QatModulesAreRecognised) {
+  const Model model = Model::Load(FixturePath("qat_prepared.pt"));
+  const LayerGraph graph = LayerGraph::Build(model);
+  ASSERT_FALSE(graph.layers().empty());
+  for (const auto& layer : graph.layers()) EXPECT_EQ(layer.family, ModuleFamily::kQat);
+}
+
+TEST(LayerGraphTest, UnattributedCallsSayWhy) {
+  const Model model = Model::Load(FixturePath("functional_linear.pt"));
+  const LayerGraph graph = LayerGraph::Build(model);
+  ASSERT_EQ(graph.unattributed().size(), 1u);
+  EXPECT_EQ(graph.unattributed()[0].site.op, "aten::linear");
+  EXPECT_THAT(graph.unattributed()[0].reason, ::testing::HasSubstr("model's inputs"));
+  EXPECT_EQ(graph.layers()[0].family, ModuleFamily::kCustom);
+}
+
+TEST(LayerGraphTest, CallSitesHaveSourceLocations) {
+  const Model model = Model::Load(FixturePath("called_twice.pt"));
+  const LayerGraph graph = LayerGraph::Build(model);
+  ASSERT_EQ(graph.layers().size(), 1u);
+  for (const CallSite& site : graph.layers()[0].call_sites) {
+    EXPECT_EQ(site.op, "aten::linear");
+    EXPECT_THAT(site.location, ::testing::MatchesRegex(".+:[0-9]+"));
+  }
+}
+
+TEST(LayerGraphTest, LeavesTheModelUntouched) {
+  const Model model = Model::Load(FixturePath("resnet18.pt"));
+  const std::string before = model.module().get_method("forward").graph()->toString();
+  std::vector<at::Tensor> params_before;
+  for (const auto& p : model.module().parameters()) params_before.push_back(p.clone());
+  (void)LayerGraph::Build(model);
+  EXPECT_EQ(model.module().get_method("forward").graph()->toString(), before);
+  size_t i = 0;
+  for (const auto& p : model.module().parameters()) EXPECT_TRUE(p.equal(params_before[i++]));
+}
+
+}  // namespace
+}  // namespace qreport::torchscript
