@@ -8,6 +8,7 @@
 #include <torch/csrc/api/include/torch/version.h>
 #include <CLI/CLI.hpp>
 
+#include "calibrate_command.h"
 #include "inspect_command.h"
 #include "qreport/core/error.h"
 #include "qreport/version.h"
@@ -41,6 +42,10 @@ int main(int argc, char** argv) {
 
   qreport::cli::InspectOptions inspect_options;
   CLI::App* inspect = qreport::cli::AddInspectCommand(app, inspect_options);
+  qreport::cli::CalibrateOptions calibrate_options;
+  CLI::App* calibrate = qreport::cli::AddCalibrateCommand(app, calibrate_options);
+  qreport::cli::MergeOptions merge_options;
+  CLI::App* merge = qreport::cli::AddMergeCommand(app, merge_options);
 
   try {
     app.parse(argc, argv);
@@ -52,6 +57,8 @@ int main(int argc, char** argv) {
 
   try {
     if (inspect->parsed()) qreport::cli::RunInspect(inspect_options);
+    if (calibrate->parsed()) qreport::cli::RunCalibrate(calibrate_options);
+    if (merge->parsed()) qreport::cli::RunMerge(merge_options);
     return kExitOk;
   } catch (const qreport::Error& e) {
     return Fail(e.kind() == qreport::ErrorKind::kInternal ? kExitInternal : kExitBadInput,

@@ -170,15 +170,39 @@ void FoldPrimitiveAttributes(torch::jit::Graph& graph, const torch::jit::Module&
 
 }  // namespace
 
-std::shared_ptr<torch::jit::Graph> InlinedForwardGraph(const torch::jit::Module& module) {
-  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph()->copy();
+std::string ConciseTorchError(const std::exception& error) {
+  // c10::Error's what() carries a C++ backtrace after the message; msg() does not.
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+  const std::string message = c10_error != nullptr ? c10_error->msg() : error.what();
+  std::vector<std::string> lines;
+  size_t begin = 0;
+  while (begin < message.size()) {
+    const auto end = std::min(message.find('\n', begin), message.size());
+    if (end > begin) lines.push_back(message.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  if (lines.empty()) return "unknown error";
+  for (auto line = lines.rbegin(); line != lines.rend(); ++line) {
+    if (line->find("Error: ") != std::string::npos && line->rfind("  ", 0) != 0) return *line;
+  }
+  return lines.front();
+}
+
+void SimplifyForAnalysis(const std::shared_ptr<torch::jit::Graph>& graph,
+                         const torch::jit::Module& module) {
   torch::jit::Inline(*graph);
   FoldPrimitiveAttributes(*graph, module);
   // Folds branches on constants (nn.ReLU's `if inplace`, the attributes above), so a
   // layer's fused ReLU is the direct user of its output rather than sitting in a dead
   // prim::If, and dead branches do not count as call sites.
-  torch::jit::ConstantPropagation(graph);
-  torch::jit::EliminateDeadCode(graph);
+  std::shared_ptr<torch::jit::Graph> shared = graph;
+  torch::jit::ConstantPropagation(shared);
+  torch::jit::EliminateDeadCode(shared);
+}
+
+std::shared_ptr<torch::jit::Graph> InlinedForwardGraph(const torch::jit::Module& module) {
+  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph()->copy();
+  SimplifyForAnalysis(graph, module);
   return graph;
 }
 

@@ -51,6 +51,15 @@ std::optional<std::string> ModulePathOf(const torch::jit::Node* node);
 // inlined call stack), or of the node itself; "" when the archive carries no source ranges.
 std::string CallLocation(const torch::jit::Node* node);
 
+// The line of a LibTorch error a person needs: for errors raised inside the TorchScript
+// interpreter the final "RuntimeError: ..." line, else the first line, without backtraces.
+std::string ConciseTorchError(const std::exception& error);
+
+// Inlines every call in `graph` (a forward graph of `module`), folds plain attributes of
+// this instance and constant branches, in place. Values computed stay bit-identical.
+void SimplifyForAnalysis(const std::shared_ptr<torch::jit::Graph>& graph,
+                         const torch::jit::Module& module);
+
 // The graph of `forward`, copied, with every method and function call inlined and constant
 // conditions folded. The module's own graph is left untouched.
 std::shared_ptr<torch::jit::Graph> InlinedForwardGraph(const torch::jit::Module& module);

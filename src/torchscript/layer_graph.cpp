@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include "graph_utils.h"
+#include "layer_finder.h"
 #include "qreport/core/error.h"
 #include "qreport/core/module_types.h"
 
@@ -133,6 +134,8 @@ struct CallRecord {
   CallSite site;
   Fusion fusion;
   ObservationPoint post;
+  internal::ObservedValues values;  // the fused post value; raw_post is the op's output
+  Value* raw_post = nullptr;
 };
 
 // Whether a value can carry tensor data. Shapes and sizes (ints, int lists) feed weight
@@ -161,8 +164,7 @@ class LayerFinder {
       : root_(root), options_(options) {}
 
   void Visit(torch::jit::Block* block);
-  std::vector<LayerDescription> TakeLayers();
-  std::vector<UnattributedCall> TakeUnattributed() { return std::move(unattributed_); }
+  internal::GraphLayers Finish();
 
  private:
   struct Attribution {
@@ -289,6 +291,8 @@ CallRecord LayerFinder::FollowOutput(const LayerDescription& layer, const OpMatc
   CallRecord record;
   record.post.position = ObservationPosition::kPost;
   record.post.value = OutputOf(match.node);
+  record.values = {match.node, match.input, match.node->output()};
+  record.raw_post = match.node->output();
   if (!options_.fusion) return record;
   Fusion& fusion = record.fusion;
   Value* value = match.node->output();
@@ -316,6 +320,7 @@ CallRecord LayerFinder::FollowOutput(const LayerDescription& layer, const OpMatc
       }
       record.post.producer_fqn = fusion.relu_fqn;
       record.post.value = OutputOf(user);
+      record.values.post = user->output();
       break;
     } else if (IsFakeQuant(user) && user->input(0) == value) {
       // Passes through; the observed value is what the fake-quant hands on.
@@ -327,6 +332,7 @@ CallRecord LayerFinder::FollowOutput(const LayerDescription& layer, const OpMatc
     }
     value = user->output();
     record.post.value = OutputOf(user);
+    record.values.post = value;
   }
   return record;
 }
@@ -390,14 +396,18 @@ void LayerFinder::Visit(torch::jit::Block* block) {
   }
 }
 
-std::vector<LayerDescription> LayerFinder::TakeLayers() {
+internal::GraphLayers LayerFinder::Finish() {
   std::unordered_map<std::string, size_t> module_order;
   for (const auto& named : root_.named_modules()) {
     module_order.emplace(named.name, module_order.size());
   }
-  std::vector<LayerDescription> layers;
+  struct Entry {
+    LayerDescription layer;
+    std::vector<internal::ObservedValues> values;
+  };
+  std::vector<Entry> entries;
   for (auto& [weight_path, layer] : by_weight_) {
-    const std::vector<CallRecord>& records = calls_[weight_path];
+    std::vector<CallRecord>& records = calls_[weight_path];
     // A module shared by call sites that fuse differently is not fused at all: one observer
     // serves all its calls, and only unfused outputs are comparable.
     const bool agree = std::all_of(records.begin(), records.end(), [&](const CallRecord& r) {
@@ -409,36 +419,52 @@ std::vector<LayerDescription> LayerFinder::TakeLayers() {
     } else {
       layer.observation_points.push_back(
           {ObservationPosition::kPost, "output of " + layer.call_sites.front().op, ""});
+      for (CallRecord& record : records) record.values.post = record.raw_post;
     }
-    layers.push_back(std::move(layer));
+    Entry entry{std::move(layer), {}};
+    for (const CallRecord& record : records) entry.values.push_back(record.values);
+    entries.push_back(std::move(entry));
   }
   auto order_of = [&](const std::string& fqn) {
     auto found = module_order.find(fqn);
     return found == module_order.end() ? module_order.size() : found->second;
   };
-  std::stable_sort(layers.begin(), layers.end(),
-                   [&](const LayerDescription& a, const LayerDescription& b) {
-                     const size_t oa = order_of(a.fqn), ob = order_of(b.fqn);
-                     return oa != ob ? oa < ob : a.weight_path < b.weight_path;
-                   });
-  return layers;
+  std::stable_sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
+    const size_t oa = order_of(a.layer.fqn), ob = order_of(b.layer.fqn);
+    return oa != ob ? oa < ob : a.layer.weight_path < b.layer.weight_path;
+  });
+  internal::GraphLayers out;
+  for (Entry& entry : entries) {
+    out.layers.push_back(std::move(entry.layer));
+    out.values.push_back(std::move(entry.values));
+  }
+  out.unattributed = std::move(unattributed_);
+  return out;
 }
 
 }  // namespace
+
+namespace internal {
+
+GraphLayers FindLayers(torch::jit::Graph& graph, const torch::jit::Module& root,
+                       const LayerGraphOptions& options) {
+  LayerFinder finder(root, options);
+  finder.Visit(graph.block());
+  return finder.Finish();
+}
+
+}  // namespace internal
 
 LayerGraph LayerGraph::Build(const Model& model, const LayerGraphOptions& options) {
   std::shared_ptr<torch::jit::Graph> graph;
   try {
     graph = internal::InlinedForwardGraph(model.module());
   } catch (const c10::Error& e) {
-    std::string message = e.what();
     throw MakeError(ErrorKind::kBadModel, "{}: cannot analyse forward: {}", model.path(),
-                    message.substr(0, message.find('\n')));
+                    internal::ConciseTorchError(e));
   }
-  LayerFinder finder(model.module(), options);
-  finder.Visit(graph->block());
-  auto layers = finder.TakeLayers();
-  return LayerGraph(std::move(layers), finder.TakeUnattributed());
+  internal::GraphLayers found = internal::FindLayers(*graph, model.module(), options);
+  return LayerGraph(std::move(found.layers), std::move(found.unattributed));
 }
 
 const LayerDescription* LayerGraph::Find(std::string_view fqn) const {

@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include "qreport/core/observer_bank.h"
 
 namespace {
 
@@ -155,6 +156,108 @@ TEST(CliTest, NoFusionSwitchesFusionOff) {
     EXPECT_EQ(layer["fusion"]["batch_norm"], nullptr);
     EXPECT_EQ(layer["fusion"]["relu"], false);
   }
+}
+
+std::string Python() { return Setting("QREPORT_PYTHON", QREPORT_PYTHON_PATH); }
+
+std::string ScratchDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "qreport_cli_" + name;
+  std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
+  return dir;
+}
+
+// Numbers equal up to the rounding of summing in another order.
+void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, const std::string& where) {
+  if (a.is_number_float() || b.is_number_float()) {
+    const double x = a.get<double>(), y = b.get<double>();
+    EXPECT_NEAR(x, y, 1e-9 * std::max(1.0, std::abs(y))) << where;
+  } else if (a.is_object() || a.is_array()) {
+    ASSERT_EQ(a.size(), b.size()) << where;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      const std::string key = a.is_object() ? it.key() : "";
+      const auto& other =
+          a.is_object() ? b.at(it.key()) : b.at(static_cast<size_t>(std::distance(a.begin(), it)));
+      ExpectSameJson(*it, other, where + "/" + key);
+    }
+  } else {
+    EXPECT_EQ(a, b) << where;
+  }
+}
+
+TEST(CliCalibrateTest, SplitCalibrationMergesToTheSameState) {
+  const std::string dir = ScratchDir("merge");
+  const std::string make_batches =
+      "'" + Python() +
+      "' -c \"import numpy as np; r = np.random.default_rng(7); "
+      "[np.save('" +
+      dir +
+      "/' + n + '.npy', r.standard_normal((4, 16)).astype(np.float32)) "
+      "for n in ('a1', 'a2', 'b1', 'b2')]\"";
+  ASSERT_EQ(std::system(make_batches.c_str()), 0);
+  const std::string model = "'" + Fixture("mlp.pt") + "'";
+  auto calibrate = [&](const std::string& files, const std::string& state) {
+    const CliRun run =
+        Qreport("calibrate " + model + " -q --data " + files + " --state " + dir + "/" + state);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(run.out, HasSubstr("state written to"));
+  };
+  calibrate(dir + "/a1.npy " + dir + "/a2.npy", "a.qstate");
+  calibrate(dir + "/b1.npy " + dir + "/b2.npy", "b.qstate");
+  calibrate(dir + "/a1.npy " + dir + "/a2.npy " + dir + "/b1.npy " + dir + "/b2.npy", "ab.qstate");
+  const CliRun merge =
+      Qreport("merge " + dir + "/a.qstate " + dir + "/b.qstate --out " + dir + "/merged.qstate");
+  ASSERT_EQ(merge.exit_code, 0) << merge.err;
+  EXPECT_THAT(merge.out, HasSubstr("merged 2 state(s), 4 batch(es)"));
+
+  const auto merged = qreport::ObserverBank::Load(dir + "/merged.qstate");
+  const auto sequential = qreport::ObserverBank::Load(dir + "/ab.qstate");
+  ASSERT_EQ(merged.size(), sequential.size());
+  EXPECT_EQ(merged.batches(), 4);
+  for (size_t slot = 0; slot < merged.size(); ++slot) {
+    ExpectSameJson(merged.state(slot).ToJson(), sequential.state(slot).ToJson(),
+                   qreport::ToString(merged.key(slot)));
+  }
+}
+
+TEST(CliCalibrateTest, StatesOfAnotherModelDoNotMerge) {
+  const std::string dir = ScratchDir("other_model");
+  ASSERT_EQ(Qreport("calibrate '" + Fixture("mlp.pt") +
+                    "' -q --input-shape 2,16 --batches 1 "
+                    "--state " +
+                    dir + "/mlp.qstate")
+                .exit_code,
+            0);
+  ASSERT_EQ(Qreport("calibrate '" + Fixture("conv_bn_relu.pt") +
+                    "' -q --input-shape 1,3,8,8 "
+                    "--batches 1 --state " +
+                    dir + "/cnn.qstate")
+                .exit_code,
+            0);
+  const CliRun run =
+      Qreport("merge " + dir + "/mlp.qstate " + dir + "/cnn.qstate --out " + dir + "/x.qstate");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("cannot merge states of different models"));
+  EXPECT_EQ(Lines(run.err), 1u);
+  std::ifstream out(dir + "/x.qstate");
+  EXPECT_FALSE(out.good()) << "no output file on failure";
+}
+
+TEST(CliCalibrateTest, InputTheModelRejectsIsExitCodeTwo) {
+  const std::string dir = ScratchDir("bad_input");
+  const CliRun run = Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --input-shape 2,3 --state " +
+                             dir + "/s.qstate");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("mlp.pt: the model rejected the input"));
+  EXPECT_THAT(run.err, HasSubstr("mat1 and mat2 shapes cannot be multiplied"));
+  EXPECT_EQ(Lines(run.err), 1u);
+  std::ifstream out(dir + "/s.qstate");
+  EXPECT_FALSE(out.good()) << "no state file on failure";
+}
+
+TEST(CliCalibrateTest, NeedsData) {
+  const CliRun run = Qreport("calibrate '" + Fixture("mlp.pt") + "' --state x.qstate");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("calibrate needs data"));
 }
 
 }  // namespace

@@ -29,12 +29,17 @@ class Model {
   // The loaded module. qreport never modifies it: preparing a model works on a clone.
   const torch::jit::Module& module() const { return module_; }
 
+  // A hash of the archive's bytes ("fnv1a64:0123abcd..."), identifying the model in saved
+  // calibration states.
+  const std::string& fingerprint() const { return fingerprint_; }
+
  private:
-  Model(std::string path, torch::jit::Module module)
-      : path_(std::move(path)), module_(std::move(module)) {}
+  Model(std::string path, torch::jit::Module module, std::string fingerprint)
+      : path_(std::move(path)), module_(std::move(module)), fingerprint_(std::move(fingerprint)) {}
 
   std::string path_;
   torch::jit::Module module_;
+  std::string fingerprint_;
 };
 
 }  // namespace qreport::torchscript

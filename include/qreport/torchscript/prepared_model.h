@@ -1,0 +1,77 @@
+// A model instrumented for calibration: a clone of the user's module whose forward calls an
+// ObserverBank at the requested observation points. The user's module is never touched.
+//
+//   auto model = qreport::torchscript::Model::Load("resnet18.pt");
+//   auto prepared = qreport::torchscript::PreparedModel::Prepare(model, {});
+//   for (auto& batch : batches) prepared.Forward({batch});
+//   const qreport::ObserverBank& bank = prepared.bank();
+//
+// The observers are side taps: the prepared model computes exactly what the original does,
+// bit for bit. A module called at several sites feeds one observer.
+#ifndef QREPORT_TORCHSCRIPT_PREPARED_MODEL_H_
+#define QREPORT_TORCHSCRIPT_PREPARED_MODEL_H_
+
+#include <memory>
+#include <vector>
+
+#include <torch/script.h>
+
+#include "qreport/core/observer_bank.h"
+#include "qreport/torchscript/layer_graph.h"
+#include "qreport/torchscript/model.h"
+
+namespace qreport::torchscript {
+
+struct PrepareOptions {
+  LayerGraphOptions graph;
+  // The points to observe. Empty: every layer's pre and post points, all statistics, with
+  // the input channel axis of each layer (1 for Conv, the last axis for Linear).
+  std::vector<PointRequest> points;
+};
+
+class PreparedModel {
+ public:
+  // Clones `model`'s module, puts the clone in eval mode and instruments its forward.
+  // Requests for the same point are merged (their statistics combined).
+  // Throws qreport::Error(kInvalidArgument) for a point whose layer does not exist, or two
+  // requests for one point with different channel axes or percentiles.
+  static PreparedModel Prepare(const Model& model, const PrepareOptions& options);
+
+  // Runs one calibration batch (forward's arguments, without `self`) and returns forward's
+  // result. Throws qreport::Error(kBadData) when the model rejects the inputs.
+  c10::IValue Forward(std::vector<c10::IValue> inputs);
+
+  // The layers as found in the instrumented graph.
+  const std::vector<LayerDescription>& layers() const { return layers_; }
+
+  const ObserverBank& bank() const { return *bank_; }
+  ObserverBank& bank() { return *bank_; }
+
+  // The instrumented clone (for inspection and tests).
+  const torch::jit::Module& module() const { return module_; }
+
+ private:
+  PreparedModel(torch::jit::Module module, std::shared_ptr<ObserverBank> bank,
+                std::vector<LayerDescription> layers, std::string model_path)
+      : module_(std::move(module)),
+        bank_(std::move(bank)),
+        layers_(std::move(layers)),
+        model_path_(std::move(model_path)) {}
+
+  torch::jit::Module module_;
+  std::shared_ptr<ObserverBank> bank_;
+  std::vector<LayerDescription> layers_;
+  std::string model_path_;
+};
+
+// The default requests: every layer's input and output, all statistics.
+std::vector<PointRequest> AllPoints(const std::vector<LayerDescription>& layers);
+
+// A non-owning view of a CPU tensor for the core. Tensors of types the core cannot read
+// (complex, quantized) or not on the CPU are converted first; `keep_alive` then holds the
+// converted tensor, which must outlive the view.
+TensorView ViewOf(const at::Tensor& tensor, at::Tensor& keep_alive);
+
+}  // namespace qreport::torchscript
+
+#endif  // QREPORT_TORCHSCRIPT_PREPARED_MODEL_H_

@@ -1,0 +1,146 @@
+#include "qreport/core/observer_bank.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "qreport/core/error.h"
+
+namespace qreport {
+namespace {
+
+constexpr const char* kFormat = "qreport-observer-state";
+constexpr int kFormatVersion = 1;
+
+}  // namespace
+
+std::string ToString(const PointKey& key) {
+  return fmt::format("{} ({})", key.fqn.empty() ? "<root>" : key.fqn, ToString(key.position));
+}
+
+ObserverBank::ObserverBank(ModelIdentity model, const std::vector<PointRequest>& points)
+    : model_(std::move(model)) {
+  for (const PointRequest& point : points) {
+    QREPORT_ASSERT(!SlotOf(point.key).has_value(), "point {} requested twice", ToString(point.key));
+    keys_.push_back(point.key);
+    states_.emplace_back(point.options);
+  }
+}
+
+std::optional<size_t> ObserverBank::SlotOf(const PointKey& key) const {
+  for (size_t slot = 0; slot < keys_.size(); ++slot) {
+    if (keys_[slot] == key) return slot;
+  }
+  return std::nullopt;
+}
+
+const ObserverState* ObserverBank::Find(const PointKey& key) const {
+  const auto slot = SlotOf(key);
+  return slot ? &states_[*slot] : nullptr;
+}
+
+void ObserverBank::Observe(size_t slot, const TensorView& activation) {
+  QREPORT_ASSERT(slot < states_.size(), "observer slot {} of {}", slot, states_.size());
+  states_[slot].Update(activation);
+}
+
+void ObserverBank::Merge(const ObserverBank& other) {
+  QREPORT_CHECK(model_ == other.model_, "cannot merge states of different models ({} and {})",
+                model_.path, other.model_.path);
+  QREPORT_CHECK(keys_ == other.keys_,
+                "cannot merge states that observe different points (were they calibrated with "
+                "different detectors or fusion settings?)");
+  for (size_t slot = 0; slot < states_.size(); ++slot) {
+    try {
+      states_[slot].Merge(other.states_[slot]);
+    } catch (const Error& e) {
+      throw MakeError(ErrorKind::kInvalidArgument, "point {}: {}", ToString(keys_[slot]), e.what());
+    }
+  }
+  batches_ += other.batches_;
+}
+
+void ObserverBank::Save(const std::string& path) const {
+  nlohmann::json points = nlohmann::json::array();
+  for (size_t slot = 0; slot < keys_.size(); ++slot) {
+    points.push_back({{"fqn", keys_[slot].fqn},
+                      {"position", ToString(keys_[slot].position)},
+                      {"state", states_[slot].ToJson()}});
+  }
+  const nlohmann::json json = {
+      {"format", kFormat},
+      {"version", kFormatVersion},
+      {"model", {{"fingerprint", model_.fingerprint}, {"path", model_.path}}},
+      {"batches", batches_},
+      {"points", points}};
+  const std::vector<uint8_t> bytes = nlohmann::json::to_cbor(json);
+
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      throw MakeError(ErrorKind::kIo, "{}: cannot write the state: {}", path, std::strerror(errno));
+    }
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::remove(temporary.c_str());
+      throw MakeError(ErrorKind::kIo, "{}: writing the state failed", path);
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(temporary.c_str());
+    throw MakeError(ErrorKind::kIo, "{}: cannot move the state into place: {}", path,
+                    std::strerror(err));
+  }
+}
+
+ObserverBank ObserverBank::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw MakeError(ErrorKind::kIo, "{}: cannot open the state: {}", path, std::strerror(errno));
+  }
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::from_cbor(bytes);
+  } catch (const nlohmann::json::exception&) {
+    throw MakeError(ErrorKind::kBadData,
+                    "{}: not a qreport state file (write one with 'qreport calibrate --state')",
+                    path);
+  }
+  if (!json.is_object() || json.value("format", "") != kFormat) {
+    throw MakeError(ErrorKind::kBadData, "{}: not a qreport state file", path);
+  }
+  const int version = json.value("version", 0);
+  QREPORT_CHECK_KIND(version == kFormatVersion, ErrorKind::kBadData,
+                     "{}: state format version {} is not supported (this qreport reads {})", path,
+                     version, kFormatVersion);
+  ObserverBank bank;
+  try {
+    bank.model_.fingerprint = json.at("model").at("fingerprint").get<std::string>();
+    bank.model_.path = json.at("model").at("path").get<std::string>();
+    bank.batches_ = json.at("batches").get<int64_t>();
+    for (const auto& point : json.at("points")) {
+      const std::string position = point.at("position").get<std::string>();
+      QREPORT_CHECK_KIND(position == "pre" || position == "post", ErrorKind::kBadData,
+                         "{}: unknown observation position '{}'", path, position);
+      bank.keys_.push_back({point.at("fqn").get<std::string>(), position == "pre"
+                                                                    ? ObservationPosition::kPre
+                                                                    : ObservationPosition::kPost});
+      bank.states_.push_back(ObserverState::FromJson(point.at("state")));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw MakeError(ErrorKind::kBadData, "{}: damaged state file: {}", path, e.what());
+  } catch (const Error& e) {
+    throw MakeError(ErrorKind::kBadData, "{}: damaged state file: {}", path, e.what());
+  }
+  return bank;
+}
+
+}  // namespace qreport

@@ -1,0 +1,145 @@
+#include "qreport/torchscript/prepared_model.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "qreport/core/error.h"
+#include "torchscript/fixtures.h"
+
+namespace qreport::torchscript {
+namespace {
+
+using qreport::testing::Expected;
+using qreport::testing::FixturePath;
+
+// Random inputs of the shapes the fixture was exported with.
+std::vector<c10::IValue> ExampleInputs(const std::string& name, uint64_t seed) {
+  torch::manual_seed(seed);
+  std::vector<c10::IValue> inputs;
+  const nlohmann::json expected = Expected(name);
+  for (const auto& input : expected["inputs"]) {
+    inputs.emplace_back(torch::randn(input["shape"].get<std::vector<int64_t>>()));
+  }
+  return inputs;
+}
+
+int CountObserveCalls(const torch::jit::Module& module) {
+  const std::string text = module.get_method("forward").graph()->toString();
+  int count = 0;
+  for (auto at = text.find("name=\"observe\""); at != std::string::npos;
+       at = text.find("name=\"observe\"", at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+class PreparedModelFixtureTest : public ::testing::TestWithParam<std::string> {};
+
+// Observers are side taps: the prepared clone computes what the original computes, bit for
+// bit, and the original's graph and parameters are left exactly as they were.
+TEST_P(PreparedModelFixtureTest, IdenticalOutputsAndUntouchedOriginal) {
+  const std::string name = GetParam();
+  const Model model = Model::Load(FixturePath(name + ".pt"));
+  const std::string graph_before = model.module().get_method("forward").graph()->toString();
+  std::vector<at::Tensor> params_before;
+  for (const auto& p : model.module().parameters()) params_before.push_back(p.clone());
+
+  PreparedModel prepared = PreparedModel::Prepare(model, {});
+  for (uint64_t seed : {1, 2}) {
+    const auto inputs = ExampleInputs(name, seed);
+    // With grad enabled the original takes the layer-by-layer path the prepared model
+    // always takes (no fused transformer fast path), so the two must agree bit for bit.
+    torch::jit::Module original = model.module();  // a handle: forward is not const
+    const at::Tensor want = original.forward(inputs).toTensor().detach();
+    const at::Tensor got = prepared.Forward(inputs).toTensor();
+    EXPECT_TRUE(got.equal(want)) << "outputs differ for seed " << seed;
+  }
+  EXPECT_EQ(prepared.bank().batches(), 2);
+  EXPECT_EQ(prepared.bank().size(), 2 * prepared.layers().size());
+
+  EXPECT_EQ(model.module().get_method("forward").graph()->toString(), graph_before);
+  EXPECT_FALSE(model.module().hasattr("_qreport_tap"));
+  size_t i = 0;
+  for (const auto& p : model.module().parameters()) {
+    EXPECT_TRUE(p.equal(params_before[i++])) << "parameter " << i - 1 << " changed";
+  }
+  for (size_t slot = 0; slot < prepared.bank().size(); ++slot) {
+    EXPECT_GE(prepared.bank().state(slot).num_batches(), 2) << ToString(prepared.bank().key(slot));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, PreparedModelFixtureTest,
+                         ::testing::Values("mlp", "mlp_traced", "conv_bn_relu",
+                                           "conv_bn_relu_traced", "nested_cnn", "resnet18",
+                                           "mobilenet_v2", "transformer_encoder", "multi_input",
+                                           "old_linear_forms"),
+                         [](const auto& info) { return info.param; });
+
+// The observer before the first layer sees exactly the model's input.
+TEST(PreparedModelTest, PreObserverSeesTheInput) {
+  const Model model = Model::Load(FixturePath("mlp.pt"));
+  PreparedModel prepared = PreparedModel::Prepare(model, {});
+  ObserverOptions options;
+  options.channel_axis = -1;
+  ObserverState direct(options);
+  for (uint64_t seed : {3, 4, 5}) {
+    auto inputs = ExampleInputs("mlp", seed);
+    at::Tensor keep;
+    direct.Update(ViewOf(inputs[0].toTensor(), keep));
+    prepared.Forward(inputs);
+  }
+  const std::string first = prepared.layers().front().fqn;
+  const ObserverState* observed = prepared.bank().Find({first, ObservationPosition::kPre});
+  ASSERT_NE(observed, nullptr);
+  EXPECT_EQ(observed->ToJson(), direct.ToJson());
+}
+
+// One observer serves every call site of a module.
+TEST(PreparedModelTest, ModuleCalledTwiceFeedsOneObserverTwice) {
+  const Model model = Model::Load(FixturePath("called_twice.pt"));
+  PreparedModel prepared = PreparedModel::Prepare(model, {});
+  ASSERT_EQ(prepared.bank().size(), 2u);
+  EXPECT_EQ(CountObserveCalls(prepared.module()), 4);
+  prepared.Forward(ExampleInputs("called_twice", 1));
+  EXPECT_EQ(prepared.bank().state(0).num_batches(), 2);
+  EXPECT_EQ(prepared.bank().state(1).num_batches(), 2);
+}
+
+TEST(PreparedModelTest, OnlyRequestedPointsAreObserved) {
+  const Model model = Model::Load(FixturePath("resnet18.pt"));
+  ObserverOptions range;
+  range.statistics = kRangeStatistics;
+  ObserverOptions minmax;
+  minmax.statistics = kChannelMinMaxStatistics;
+  PrepareOptions options;
+  options.points = {{{"fc", ObservationPosition::kPre}, range},
+                    {{"fc", ObservationPosition::kPre}, minmax},
+                    {{"conv1", ObservationPosition::kPost}, range}};
+  PreparedModel prepared = PreparedModel::Prepare(model, options);
+  ASSERT_EQ(prepared.bank().size(), 2u) << "two requests for one point share an observer";
+  EXPECT_EQ(prepared.bank().state(0).options().statistics,
+            kRangeStatistics | kChannelMinMaxStatistics);
+  EXPECT_EQ(CountObserveCalls(prepared.module()), 2);
+}
+
+TEST(PreparedModelTest, UnknownLayerIsAnError) {
+  const Model model = Model::Load(FixturePath("mlp.pt"));
+  PrepareOptions options;
+  options.points = {{{"no_such_layer", ObservationPosition::kPre}, ObserverOptions{}}};
+  EXPECT_THROW(PreparedModel::Prepare(model, options), Error);
+}
+
+TEST(PreparedModelTest, BadInputNamesTheModel) {
+  const Model model = Model::Load(FixturePath("mlp.pt"));
+  PreparedModel prepared = PreparedModel::Prepare(model, {});
+  try {
+    prepared.Forward({torch::randn({2, 3})});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadData);
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("mlp.pt: the model rejected the input"));
+  }
+}
+
+}  // namespace
+}  // namespace qreport::torchscript

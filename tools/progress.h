@@ -1,0 +1,33 @@
+// A progress line on stderr for long work: batches done, rate, time left. Drawn only when
+// stderr is a terminal and the user did not ask for quiet.
+#ifndef QREPORT_TOOLS_PROGRESS_H_
+#define QREPORT_TOOLS_PROGRESS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace qreport::cli {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, std::optional<int64_t> total, bool quiet);
+  ~ProgressBar();
+
+  void Update(int64_t done);
+  // Clears the line (the caller prints its own summary).
+  void Finish();
+
+ private:
+  std::string label_;
+  std::optional<int64_t> total_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+}  // namespace qreport::cli
+
+#endif  // QREPORT_TOOLS_PROGRESS_H_
