@@ -1,42 +1,17 @@
 #include "qreport/torchscript/calibration_data.h"
 
+#include "dtype_map.h"
 #include "qreport/core/error.h"
 #include "qreport/core/npy.h"
 
 namespace qreport::torchscript {
 namespace {
 
-at::ScalarType TorchType(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32:
-      return at::kFloat;
-    case DType::kFloat64:
-      return at::kDouble;
-    case DType::kFloat16:
-      return at::kHalf;
-    case DType::kBFloat16:
-      return at::kBFloat16;
-    case DType::kInt64:
-      return at::kLong;
-    case DType::kInt32:
-      return at::kInt;
-    case DType::kInt16:
-      return at::kShort;
-    case DType::kInt8:
-      return at::kChar;
-    case DType::kUInt8:
-      return at::kByte;
-    case DType::kBool:
-      return at::kBool;
-  }
-  return at::kFloat;
-}
-
 // A tensor owning a copy of the array (the array's bytes are freed with the array).
 at::Tensor ToTensor(const NpyArray& array) {
   const TensorView view = array.view();
   return torch::from_blob(const_cast<void*>(array.data()), view.sizes(), view.strides(),
-                          at::TensorOptions().dtype(TorchType(array.dtype())))
+                          at::TensorOptions().dtype(internal::TorchType(array.dtype())))
       .clone(at::MemoryFormat::Contiguous);
 }
 

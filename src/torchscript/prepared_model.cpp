@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/custom_class.h>
 
+#include "dtype_map.h"
 #include "graph_utils.h"
 #include "layer_finder.h"
 #include "qreport/core/error.h"
@@ -31,33 +32,6 @@ class ObserverTap : public torch::CustomClassHolder {
 
 TORCH_LIBRARY(qreport, m) {
   m.class_<ObserverTap>("ObserverTap").def("observe", &ObserverTap::Observe);
-}
-
-std::optional<DType> CoreDType(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat:
-      return DType::kFloat32;
-    case at::kDouble:
-      return DType::kFloat64;
-    case at::kHalf:
-      return DType::kFloat16;
-    case at::kBFloat16:
-      return DType::kBFloat16;
-    case at::kLong:
-      return DType::kInt64;
-    case at::kInt:
-      return DType::kInt32;
-    case at::kShort:
-      return DType::kInt16;
-    case at::kChar:
-      return DType::kInt8;
-    case at::kByte:
-      return DType::kUInt8;
-    case at::kBool:
-      return DType::kBool;
-    default:
-      return std::nullopt;
-  }
 }
 
 // Inserts `tap.observe(value, slot)` at the current insertion point.
@@ -117,7 +91,7 @@ std::vector<PointRequest> MergeRequests(const std::vector<PointRequest>& request
 
 TensorView ViewOf(const at::Tensor& tensor, at::Tensor& keep_alive) {
   at::Tensor readable = tensor;
-  auto dtype = CoreDType(readable.scalar_type());
+  auto dtype = internal::CoreDType(readable.scalar_type());
   if (!readable.device().is_cpu() || !dtype || readable.is_quantized()) {
     readable = readable.is_quantized() ? readable.dequantize() : readable;
     readable = readable.to(at::kCPU, at::kFloat);
