@@ -118,18 +118,72 @@ int64_t LowerQuantileIndex(float q, int64_t count) {
   return std::min<int64_t>(static_cast<int64_t>(std::floor(rank)), count - 1);
 }
 
+// Floats mapped to unsigned integers in the same order (negative values flipped), so the
+// top bits bucket values by magnitude for a histogram select.
+inline uint32_t OrderedBits(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+}
+
+constexpr int kBucketShift = 20;  // 4096 buckets: sign, exponent and 3 mantissa bits
+constexpr size_t kBuckets = size_t{1} << (32 - kBucketShift);
+// Below this many values per channel, copying them and selecting is cheaper than clearing a
+// histogram.
+constexpr int64_t kHistogramThreshold = 4 * static_cast<int64_t>(kBuckets);
+
+// Min, max and the comp quantile of one channel by a histogram select: one pass counts the
+// values per bucket of their top bits, a second collects only the bucket holding the k-th
+// value and selects within it. Two streaming passes instead of a full copy and nth_element.
+template <typename Reader>
+void ChannelByHistogram(const TensorView& view, const Layout& layout, int64_t c, float q,
+                        std::vector<uint32_t>& histogram, std::vector<float>& scratch,
+                        ChannelBatch& stats) {
+  histogram.assign(kBuckets, 0);
+  ForEachInChannel<Reader>(view, layout, c, [&](float v) {
+    if (!std::isfinite(v)) {
+      ++stats.nonfinite;
+      return;
+    }
+    stats.min = std::min(stats.min, v);
+    stats.max = std::max(stats.max, v);
+    ++histogram[OrderedBits(v) >> kBucketShift];
+  });
+  stats.finite = layout.per_channel - stats.nonfinite;
+  if (stats.finite == 0) return;
+  const int64_t k = LowerQuantileIndex(q, stats.finite);
+  int64_t before = 0;
+  size_t bucket = 0;
+  while (before + histogram[bucket] <= k) before += histogram[bucket++];
+  scratch.clear();
+  ForEachInChannel<Reader>(view, layout, c, [&](float v) {
+    if (std::isfinite(v) && (OrderedBits(v) >> kBucketShift) == bucket) scratch.push_back(v);
+  });
+  const auto rank = static_cast<size_t>(k - before);
+  std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(rank),
+                   scratch.end());
+  stats.comp = scratch[rank];
+}
+
 template <typename Reader>
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
                   std::vector<ChannelBatch>& out) {
   const int64_t channels = layout.channels;
   const bool parallel = view.numel() >= kParallelThreshold && channels > 1;
+  const bool by_histogram = percentile && layout.per_channel >= kHistogramThreshold;
 #pragma omp parallel if (parallel)
   {
     std::vector<float> scratch;
-    if (percentile) scratch.reserve(static_cast<size_t>(layout.per_channel));
+    std::vector<uint32_t> histogram;
+    if (percentile && !by_histogram) scratch.reserve(static_cast<size_t>(layout.per_channel));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t c = 0; c < channels; ++c) {
       ChannelBatch stats;
+      if (by_histogram) {
+        ChannelByHistogram<Reader>(view, layout, c, q, histogram, scratch, stats);
+        out[static_cast<size_t>(c)] = stats;
+        continue;
+      }
       scratch.clear();
       ForEachInChannel<Reader>(view, layout, c, [&](float v) {
         if (!std::isfinite(v)) {

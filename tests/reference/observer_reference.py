@@ -84,6 +84,10 @@ def build_cases(rng):
         ("axis0_4d", [normal((5, 3, 4, 4)) for _ in range(3)], 0, 0.9),
         ("varying_batch", [normal((n, 6, 3, 3)) for n in (1, 4, 2)], 1, 0.9),
         ("single_batch", [cauchy((2, 4, 8, 8))], 1, 0.5),
+        # more than 16384 values per channel: the histogram select path
+        ("large_relu_like", [np.maximum(normal((4, 3, 80, 80)), 0) for _ in range(2)], 1, 0.9),
+        ("large_heavy_tailed", [cauchy((2, 2, 120, 120)) for _ in range(2)], 1, 0.975),
+        ("large_linear_last_axis", [normal((20000, 3)) * 5 for _ in range(2)], -1, 0.9),
     ]
 
 
