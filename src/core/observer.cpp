@@ -109,6 +109,18 @@ struct ChannelBatch {
   float comp = 0.0f;  // the comp_percentile quantile
   int64_t finite = 0;
   int64_t nonfinite = 0;
+
+  // Counts a non-finite value, or folds a finite one into min/max. Returns whether it was
+  // finite (and so takes part in the quantile).
+  bool Add(float v) {
+    if (!std::isfinite(v)) {
+      ++nonfinite;
+      return false;
+    }
+    min = std::min(min, v);
+    max = std::max(max, v);
+    return true;
+  }
 };
 
 // torch.quantile(..., interpolation="lower") on `count` sorted values: the rank is computed in
@@ -141,13 +153,7 @@ void ChannelByHistogram(const TensorView& view, const Layout& layout, int64_t c,
                         ChannelBatch& stats) {
   histogram.assign(kBuckets, 0);
   ForEachInChannel<Reader>(view, layout, c, [&](float v) {
-    if (!std::isfinite(v)) {
-      ++stats.nonfinite;
-      return;
-    }
-    stats.min = std::min(stats.min, v);
-    stats.max = std::max(stats.max, v);
-    ++histogram[OrderedBits(v) >> kBucketShift];
+    if (stats.Add(v)) ++histogram[OrderedBits(v) >> kBucketShift];
   });
   stats.finite = layout.per_channel - stats.nonfinite;
   if (stats.finite == 0) return;
@@ -186,13 +192,7 @@ void ScanChannels(const TensorView& view, const Layout& layout, bool percentile,
       }
       scratch.clear();
       ForEachInChannel<Reader>(view, layout, c, [&](float v) {
-        if (!std::isfinite(v)) {
-          ++stats.nonfinite;
-          return;
-        }
-        stats.min = std::min(stats.min, v);
-        stats.max = std::max(stats.max, v);
-        if (percentile) scratch.push_back(v);
+        if (stats.Add(v) && percentile) scratch.push_back(v);
       });
       if (percentile) {
         stats.finite = static_cast<int64_t>(scratch.size());
