@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_iterator.h>
 
 namespace qreport::torchscript::internal {
 
@@ -127,6 +128,13 @@ std::string CallLocation(const Node* node) {
   return FormatRange(node->sourceRange());
 }
 
+std::vector<Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph) {
+  std::vector<Node*> nodes;
+  torch::jit::DepthFirstGraphNodeIterator it(graph);
+  for (Node* node = it.next(); node != nullptr; node = it.next()) nodes.push_back(node);
+  return nodes;
+}
+
 namespace {
 
 bool IsPrimitive(const c10::TypePtr& type) {
@@ -140,19 +148,14 @@ bool IsPrimitive(const c10::TypePtr& type) {
 // a conv's `groups`) by their values in this instance, as torch.jit.freeze does, so that a
 // branch the instance never takes does not count as a call site. `training` stays a
 // variable: the same graph serves both modes. An attribute that forward assigns is kept.
-void FoldPrimitiveAttributes(torch::jit::Graph& graph, const torch::jit::Module& module) {
+void FoldPrimitiveAttributes(const std::shared_ptr<torch::jit::Graph>& graph,
+                             const torch::jit::Module& module) {
   std::unordered_set<std::string> assigned;
   std::vector<Node*> reads;
-  std::vector<torch::jit::Block*> blocks{graph.block()};
-  while (!blocks.empty()) {
-    torch::jit::Block* block = blocks.back();
-    blocks.pop_back();
-    for (Node* node : block->nodes()) {
-      if (node->kind() == c10::prim::SetAttr) assigned.insert(node->s(c10::attr::name));
-      if (node->kind() == c10::prim::GetAttr && IsPrimitive(node->output()->type())) {
-        reads.push_back(node);
-      }
-      for (torch::jit::Block* inner : node->blocks()) blocks.push_back(inner);
+  for (Node* node : AllNodes(graph)) {
+    if (node->kind() == c10::prim::SetAttr) assigned.insert(node->s(c10::attr::name));
+    if (node->kind() == c10::prim::GetAttr && IsPrimitive(node->output()->type())) {
+      reads.push_back(node);
     }
   }
   for (Node* node : reads) {
@@ -163,7 +166,7 @@ void FoldPrimitiveAttributes(torch::jit::Graph& graph, const torch::jit::Module&
     auto resolved = ResolveAttribute(module, *path);
     if (!resolved) continue;
     torch::jit::WithInsertPoint guard(node);
-    auto constant = graph.insertConstant(resolved->value);
+    auto constant = graph->insertConstant(resolved->value);
     node->output()->replaceAllUsesWith(constant);
   }
 }
@@ -191,7 +194,7 @@ std::string ConciseTorchError(const std::exception& error) {
 void SimplifyForAnalysis(const std::shared_ptr<torch::jit::Graph>& graph,
                          const torch::jit::Module& module) {
   torch::jit::Inline(*graph);
-  FoldPrimitiveAttributes(*graph, module);
+  FoldPrimitiveAttributes(graph, module);
   // Folds branches on constants (nn.ReLU's `if inplace`, the attributes above), so a
   // layer's fused ReLU is the direct user of its output rather than sitting in a dead
   // prim::If, and dead branches do not count as call sites.

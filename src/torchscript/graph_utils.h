@@ -51,6 +51,9 @@ std::optional<std::string> ModulePathOf(const torch::jit::Node* node);
 // inlined call stack), or of the node itself; "" when the archive carries no source ranges.
 std::string CallLocation(const torch::jit::Node* node);
 
+// Every node of `graph`, nested blocks included, in depth-first order.
+std::vector<torch::jit::Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph);
+
 // The line of a LibTorch error a person needs: for errors raised inside the TorchScript
 // interpreter the final "RuntimeError: ..." line, else the first line, without backtraces.
 std::string ConciseTorchError(const std::exception& error);

@@ -11,6 +11,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/versions.h>
 
+#include "graph_utils.h"
 #include "qreport/core/error.h"
 
 namespace qreport::torchscript {
@@ -19,13 +20,6 @@ namespace {
 constexpr const char* kScriptHint =
     "save the model with torch.jit.script(model).save(path) or "
     "torch.jit.trace(model, example_input).save(path)";
-
-// The first line of a c10::Error's message: LibTorch appends a C++ backtrace we do not want
-// to show a user.
-std::string FirstLine(const std::string& message) {
-  const auto end = message.find('\n');
-  return end == std::string::npos ? message : message.substr(0, end);
-}
 
 // LibTorch reports "Attempted to read a PyTorch file with version N, but ...".
 std::string FileVersionFromMessage(const std::string& message) {
@@ -101,7 +95,7 @@ void CheckContainer(const std::string& path) {
     }
     throw MakeError(ErrorKind::kBadModel,
                     "{}: the zip archive is damaged or truncated ({}); export the model again",
-                    path, FirstLine(message));
+                    path, internal::ConciseTorchError(e));
   }
 
   if (!reader->hasRecord("constants.pkl")) {
@@ -147,7 +141,7 @@ Model Model::Load(const std::string& path) {
   try {
     module = torch::jit::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
-    const std::string message = FirstLine(e.what());
+    const std::string message = internal::ConciseTorchError(e);
     if (Contains(message, "Unknown builtin op") || Contains(message, "Unknown type name") ||
         Contains(message, "version")) {
       throw MakeError(ErrorKind::kBadModel,
@@ -159,7 +153,7 @@ Model Model::Load(const std::string& path) {
                     message);
   } catch (const std::exception& e) {
     throw MakeError(ErrorKind::kBadModel, "{}: cannot load the TorchScript archive: {}", path,
-                    FirstLine(e.what()));
+                    internal::ConciseTorchError(e));
   }
 
   if (!module.find_method("forward")) {

@@ -1,7 +1,5 @@
 #include "qreport/torchscript/prepared_model.h"
 
-#include <map>
-
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/custom_class.h>
 
@@ -50,21 +48,12 @@ void InsertTap(torch::jit::Graph& graph, torch::jit::Value* value, size_t slot) 
 // code, and our observers, would never run. Their guards test torch.is_grad_enabled():
 // answering "enabled" takes the layer-by-layer path, as training or a grad-enabled run does,
 // while calibration itself still runs without autograd.
-void TakeLayerByLayerPaths(torch::jit::Graph& graph) {
+void TakeLayerByLayerPaths(const std::shared_ptr<torch::jit::Graph>& graph) {
   static const c10::Symbol kIsGradEnabled = c10::Symbol::fromQualString("aten::is_grad_enabled");
-  std::vector<torch::jit::Node*> queries;
-  std::vector<torch::jit::Block*> blocks{graph.block()};
-  while (!blocks.empty()) {
-    torch::jit::Block* block = blocks.back();
-    blocks.pop_back();
-    for (torch::jit::Node* node : block->nodes()) {
-      if (node->kind() == kIsGradEnabled) queries.push_back(node);
-      for (torch::jit::Block* inner : node->blocks()) blocks.push_back(inner);
-    }
-  }
-  for (torch::jit::Node* node : queries) {
+  for (torch::jit::Node* node : internal::AllNodes(graph)) {
+    if (node->kind() != kIsGradEnabled) continue;
     torch::jit::WithInsertPoint guard(node);
-    node->output()->replaceAllUsesWith(graph.insertConstant(true));
+    node->output()->replaceAllUsesWith(graph->insertConstant(true));
   }
 }
 
@@ -124,7 +113,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
     throw MakeError(ErrorKind::kBadModel, "{}: cannot instrument forward: {}", model.path(),
                     internal::ConciseTorchError(e));
   }
-  TakeLayerByLayerPaths(*graph);
+  TakeLayerByLayerPaths(graph);
   internal::GraphLayers found = internal::FindLayers(*graph, clone, options.graph);
 
   const std::vector<PointRequest> requests =
