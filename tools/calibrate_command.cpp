@@ -2,13 +2,47 @@
 
 #include <iostream>
 
+#include <fmt/ranges.h>
+
 #include "progress.h"
 #include "qreport/core/error.h"
 #include "qreport/core/observer_bank.h"
+#include "qreport/torchscript/calibrate.h"
 #include "qreport/torchscript/calibration_data.h"
 #include "qreport/torchscript/prepared_model.h"
 
 namespace qreport::cli {
+namespace {
+
+// Values and batches the observers could not use, one line per point, so a NaN in an
+// activation never hides silently in the statistics.
+void WarnAboutObserverIssues(const ObserverBank& bank) {
+  for (size_t slot = 0; slot < bank.size(); ++slot) {
+    const ObserverIssues& issues = bank.state(slot).issues();
+    if (issues.empty()) continue;
+    std::vector<std::string> what;
+    if (issues.nonfinite_values > 0) {
+      what.push_back(fmt::format("{} NaN/Inf value(s) left out of the statistics",
+                                 issues.nonfinite_values));
+    }
+    if (issues.empty_batches > 0) {
+      what.push_back(fmt::format("{} batch(es) without a finite value", issues.empty_batches));
+    }
+    if (issues.missing_axis_batches > 0) {
+      what.push_back(fmt::format("{} batch(es) without the channel axis {}",
+                                 issues.missing_axis_batches,
+                                 bank.state(slot).options().channel_axis));
+    }
+    if (issues.channel_mismatch_batches > 0) {
+      what.push_back(fmt::format("{} batch(es) with a different channel count",
+                                 issues.channel_mismatch_batches));
+    }
+    std::cerr << fmt::format("warning: {}: {}\n", ToString(bank.key(slot)),
+                             fmt::join(what, "; "));
+  }
+}
+
+}  // namespace
 
 CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
   CLI::App* cmd = app.add_subcommand(
@@ -18,10 +52,20 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
   cmd->add_option("model", options.model_path, "TorchScript archive")
       ->required()
       ->type_name("MODEL.pt");
-  auto* data = cmd->add_option("--data", options.data,
-                               "Calibration batches: .npy files (one input each) or .npz files "
-                               "(one array per model input, in order); one file per batch")
-                   ->type_name("FILE...");
+  auto* data =
+      cmd->add_option("--data", options.data,
+                      "Calibration batches, one per file: .npy (one input), .npz (one array per "
+                      "input, matched to forward's argument names, else in order), directories "
+                      "of them (sorted by name), or ARCHIVE.pt:ATTR (a TorchScript module's "
+                      "attribute: a tensor, or a list of batches of tensors). Floating arrays "
+                      "become float32, integer arrays int64")
+          ->type_name("FILE|DIR|ARCHIVE.pt:ATTR...");
+  cmd->add_option("--batch-size", options.batch_size,
+                  "Split each data file along dimension 0 into batches of N rows (the last may "
+                  "be smaller); without it each file is one batch")
+      ->check(CLI::PositiveNumber)
+      ->needs(data)
+      ->type_name("N");
   auto* shape = cmd->add_option("--input-shape", options.input_shapes,
                                 "Synthetic data of this shape instead (repeat for several "
                                 "inputs), e.g. --input-shape 8,3,224,224")
@@ -37,13 +81,23 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
   cmd->add_option("--state", options.state_path, "Where to write the state (written atomically)")
       ->required()
       ->type_name("OUT");
+  cmd->add_option("--checkpoint-every", options.checkpoint_every,
+                  "Rewrite the state (atomically) every N batches, so a killed run loses at "
+                  "most N batches; 0: only at the end")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+  cmd->add_flag("--resume", options.resume,
+                "Continue from the state a killed run left at --state: its batches are kept "
+                "and skipped in the data (give the same data, in the same order)");
   cmd->add_flag("--no-fusion", options.no_fusion,
                 "Observe raw layer outputs (no BatchNorm folding or ReLU fusion)");
   cmd->add_flag("--quiet,-q", options.quiet, "No progress line");
   cmd->footer(
       "\nExamples:\n"
       "  qreport calibrate model.pt --data calib/*.npy --state part1.qstate\n"
-      "  qreport calibrate resnet18.pt --input-shape 8,3,224,224 --batches 32 --state s.qstate\n");
+      "  qreport calibrate resnet18.pt --input-shape 8,3,224,224 --batches 32 --state s.qstate\n"
+      "  qreport calibrate model.pt --data calib/ --state run.qstate --resume   # after a kill\n");
   return cmd;
 }
 
@@ -72,7 +126,10 @@ void RunCalibrate(const CalibrateOptions& options) {
 
   std::unique_ptr<torchscript::CalibrationData> data;
   if (!options.data.empty()) {
-    data = torchscript::NumpyData(options.data);
+    torchscript::DataOptions files;
+    files.batch_size = options.batch_size;
+    files.arguments = torchscript::ForwardArguments(model.module());
+    data = torchscript::FileData(options.data, files);
   } else {
     torchscript::SyntheticOptions synthetic;
     for (const std::string& shape : options.input_shapes) {
@@ -87,14 +144,27 @@ void RunCalibrate(const CalibrateOptions& options) {
   }
 
   ProgressBar progress("calibrating", data->size(), options.quiet);
-  int64_t done = 0;
-  while (auto batch = data->Next()) {
-    prepared.Forward(std::move(*batch));
-    progress.Update(++done);
-  }
+  torchscript::CalibrationOptions run;
+  run.checkpoint_path = options.state_path;
+  run.checkpoint_every = options.checkpoint_every;
+  run.resume = options.resume;
+  run.on_batch = [&](int64_t done, std::optional<int64_t>) { progress.Update(done); };
+  const torchscript::CalibrationSummary summary = [&] {
+    try {
+      return torchscript::Calibrate(prepared, *data, run);
+    } catch (const Error& e) {
+      // A batch the model rejected: name the file and the inputs it came from.
+      if (e.kind() != ErrorKind::kBadData || data->Describe().empty()) throw;
+      throw MakeError(e.kind(), "{}: {}", data->Describe(), e.what());
+    }
+  }();
   progress.Finish();
-  QREPORT_CHECK_KIND(done > 0, ErrorKind::kBadData, "no calibration batches were read");
-  prepared.bank().Save(options.state_path);
+  const int64_t done = summary.total();
+  WarnAboutObserverIssues(prepared.bank());
+  if (summary.resumed_batches > 0) {
+    std::cout << fmt::format("resumed from {} batch(es) in {}; ran {} more\n",
+                             summary.resumed_batches, options.state_path, summary.new_batches);
+  }
   std::cout << fmt::format(
       "calibrated {} batch(es) at {} observation points of {} layer(s); "
       "state written to {}\n",

@@ -13,11 +13,14 @@ namespace qreport::cli {
 struct CalibrateOptions {
   std::string model_path;
   std::vector<std::string> data;
+  int64_t batch_size = 0;  // 0: each data file is one batch
   std::vector<std::string> input_shapes;
   int64_t batches = 8;
   uint64_t seed = 0;
   std::string distribution = "normal";
   std::string state_path;
+  int64_t checkpoint_every = 100;
+  bool resume = false;
   bool no_fusion = false;
   bool quiet = false;
 };

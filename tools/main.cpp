@@ -8,6 +8,7 @@
 #include <torch/csrc/api/include/torch/version.h>
 #include <CLI/CLI.hpp>
 
+#include "analyze_command.h"
 #include "calibrate_command.h"
 #include "inspect_command.h"
 #include "qreport/core/error.h"
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
 
   qreport::cli::InspectOptions inspect_options;
   CLI::App* inspect = qreport::cli::AddInspectCommand(app, inspect_options);
+  qreport::cli::AnalyzeOptions analyze_options;
+  CLI::App* analyze = qreport::cli::AddAnalyzeCommand(app, analyze_options);
   qreport::cli::CalibrateOptions calibrate_options;
   CLI::App* calibrate = qreport::cli::AddCalibrateCommand(app, calibrate_options);
   qreport::cli::MergeOptions merge_options;
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
 
   try {
     if (inspect->parsed()) qreport::cli::RunInspect(inspect_options);
+    if (analyze->parsed()) qreport::cli::RunAnalyze(analyze_options);
     if (calibrate->parsed()) qreport::cli::RunCalibrate(calibrate_options);
     if (merge->parsed()) qreport::cli::RunMerge(merge_options);
     return kExitOk;

@@ -27,13 +27,15 @@ ProgressBar::~ProgressBar() { Finish(); }
 
 void ProgressBar::Update(int64_t done) {
   if (!enabled_) return;
+  // A resumed run starts counting at the batches it took over; they took no time here.
+  if (!first_done_) first_done_ = done - 1;
   const auto now = std::chrono::steady_clock::now();
   const bool last = total_ && done >= *total_;
   // Redrawing more than ~10 times a second only costs time.
   if (drawn_ && !last && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  const double rate = elapsed > 0 ? static_cast<double>(done - *first_done_) / elapsed : 0.0;
   std::string line;
   if (total_ && *total_ > 0) {
     constexpr int kWidth = 24;

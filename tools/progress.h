@@ -24,6 +24,7 @@ class ProgressBar {
   std::optional<int64_t> total_;
   bool enabled_;
   bool drawn_ = false;
+  std::optional<int64_t> first_done_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
 };

@@ -2,237 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
+#include "channel_scan.h"
 #include "qreport/core/error.h"
 
 namespace qreport {
 namespace {
 
+using internal::ChannelBatch;
+using internal::Layout;
+using internal::MakeLayout;
+
 constexpr float kFloatMax = std::numeric_limits<float>::max();
 constexpr float kInf = std::numeric_limits<float>::infinity();
-// Below this many elements a batch is processed on one thread: starting threads costs more.
-constexpr int64_t kParallelThreshold = 1 << 15;
-
-// The tensor seen as channels x (all other elements). The other dimensions keep their
-// order; the innermost one is walked by pointer increments.
-struct Layout {
-  bool has_axis = false;
-  int64_t channels = 1;
-  int64_t channel_stride = 0;
-  int64_t per_channel = 1;
-  int other_dims = 0;
-  int64_t other_sizes[TensorView::kMaxDims] = {};
-  int64_t other_strides[TensorView::kMaxDims] = {};
-};
-
-Layout MakeLayout(const TensorView& view, int channel_axis) {
-  Layout layout;
-  const int axis = channel_axis < 0 ? channel_axis + view.dim() : channel_axis;
-  layout.has_axis = axis >= 0 && axis < view.dim();
-  for (int d = 0; d < view.dim(); ++d) {
-    if (layout.has_axis && d == axis) {
-      layout.channels = view.size(d);
-      layout.channel_stride = view.stride(d);
-      continue;
-    }
-    layout.other_sizes[layout.other_dims] = view.size(d);
-    layout.other_strides[layout.other_dims] = view.stride(d);
-    layout.per_channel *= view.size(d);
-    ++layout.other_dims;
-  }
-  return layout;
-}
-
-struct ReadF32 {
-  using T = float;
-  static float Get(T v) { return v; }
-};
-struct ReadF64 {
-  using T = double;
-  static float Get(T v) { return static_cast<float>(v); }
-};
-struct ReadF16 {
-  using T = uint16_t;
-  static float Get(T v) { return HalfToFloat(v); }
-};
-struct ReadBF16 {
-  using T = uint16_t;
-  static float Get(T v) { return BFloat16ToFloat(v); }
-};
-template <typename I>
-struct ReadInt {
-  using T = I;
-  static float Get(T v) { return static_cast<float>(v); }
-};
-
-// Calls f(value) for every element of channel `c`, as float.
-template <typename Reader, typename F>
-void ForEachInChannel(const TensorView& view, const Layout& layout, int64_t c, F&& f) {
-  using T = typename Reader::T;
-  const T* base = static_cast<const T*>(view.data()) + c * layout.channel_stride;
-  if (layout.other_dims == 0) {
-    f(Reader::Get(base[0]));
-    return;
-  }
-  const int inner = layout.other_dims - 1;
-  const int64_t inner_size = layout.other_sizes[inner];
-  const int64_t inner_stride = layout.other_strides[inner];
-  int64_t index[TensorView::kMaxDims] = {};
-  int64_t offset = 0;
-  while (true) {
-    const T* p = base + offset;
-    if (inner_stride == 1) {
-      for (int64_t i = 0; i < inner_size; ++i) f(Reader::Get(p[i]));
-    } else {
-      for (int64_t i = 0; i < inner_size; ++i) f(Reader::Get(p[i * inner_stride]));
-    }
-    int d = inner - 1;
-    for (; d >= 0; --d) {
-      offset += layout.other_strides[d];
-      if (++index[d] < layout.other_sizes[d]) break;
-      offset -= index[d] * layout.other_strides[d];
-      index[d] = 0;
-    }
-    if (d < 0) return;
-  }
-}
-
-// What one batch says about one channel.
-struct ChannelBatch {
-  float min = kInf;
-  float max = -kInf;
-  float comp = 0.0f;  // the comp_percentile quantile
-  int64_t finite = 0;
-  int64_t nonfinite = 0;
-
-  // Counts a non-finite value, or folds a finite one into min/max. Returns whether it was
-  // finite (and so takes part in the quantile).
-  bool Add(float v) {
-    if (!std::isfinite(v)) {
-      ++nonfinite;
-      return false;
-    }
-    min = std::min(min, v);
-    max = std::max(max, v);
-    return true;
-  }
-};
-
-// torch.quantile(..., interpolation="lower") on `count` sorted values: the rank is computed in
-// the dtype of q (float32), then floored.
-int64_t LowerQuantileIndex(float q, int64_t count) {
-  const float rank = q * static_cast<float>(count - 1);
-  return std::min<int64_t>(static_cast<int64_t>(std::floor(rank)), count - 1);
-}
-
-// Floats mapped to unsigned integers in the same order (negative values flipped), so the
-// top bits bucket values by magnitude for a histogram select.
-inline uint32_t OrderedBits(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof(bits));
-  return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
-}
-
-constexpr int kBucketShift = 20;  // 4096 buckets: sign, exponent and 3 mantissa bits
-constexpr size_t kBuckets = size_t{1} << (32 - kBucketShift);
-// Below this many values per channel, copying them and selecting is cheaper than clearing a
-// histogram.
-constexpr int64_t kHistogramThreshold = 4 * static_cast<int64_t>(kBuckets);
-
-// Min, max and the comp quantile of one channel by a histogram select: one pass counts the
-// values per bucket of their top bits, a second collects only the bucket holding the k-th
-// value and selects within it. Two streaming passes instead of a full copy and nth_element.
-template <typename Reader>
-void ChannelByHistogram(const TensorView& view, const Layout& layout, int64_t c, float q,
-                        std::vector<uint32_t>& histogram, std::vector<float>& scratch,
-                        ChannelBatch& stats) {
-  histogram.assign(kBuckets, 0);
-  ForEachInChannel<Reader>(view, layout, c, [&](float v) {
-    if (stats.Add(v)) ++histogram[OrderedBits(v) >> kBucketShift];
-  });
-  stats.finite = layout.per_channel - stats.nonfinite;
-  if (stats.finite == 0) return;
-  const int64_t k = LowerQuantileIndex(q, stats.finite);
-  int64_t before = 0;
-  size_t bucket = 0;
-  while (before + histogram[bucket] <= k) before += histogram[bucket++];
-  scratch.clear();
-  ForEachInChannel<Reader>(view, layout, c, [&](float v) {
-    if (std::isfinite(v) && (OrderedBits(v) >> kBucketShift) == bucket) scratch.push_back(v);
-  });
-  const auto rank = static_cast<size_t>(k - before);
-  std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(rank),
-                   scratch.end());
-  stats.comp = scratch[rank];
-}
-
-template <typename Reader>
-void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
-                  std::vector<ChannelBatch>& out) {
-  const int64_t channels = layout.channels;
-  const bool parallel = view.numel() >= kParallelThreshold && channels > 1;
-  const bool by_histogram = percentile && layout.per_channel >= kHistogramThreshold;
-#pragma omp parallel if (parallel)
-  {
-    std::vector<float> scratch;
-    std::vector<uint32_t> histogram;
-    if (percentile && !by_histogram) scratch.reserve(static_cast<size_t>(layout.per_channel));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t c = 0; c < channels; ++c) {
-      ChannelBatch stats;
-      if (by_histogram) {
-        ChannelByHistogram<Reader>(view, layout, c, q, histogram, scratch, stats);
-        out[static_cast<size_t>(c)] = stats;
-        continue;
-      }
-      scratch.clear();
-      ForEachInChannel<Reader>(view, layout, c, [&](float v) {
-        if (stats.Add(v) && percentile) scratch.push_back(v);
-      });
-      if (percentile) {
-        stats.finite = static_cast<int64_t>(scratch.size());
-        if (stats.finite > 0) {
-          const int64_t k = LowerQuantileIndex(q, stats.finite);
-          std::nth_element(scratch.begin(), scratch.begin() + k, scratch.end());
-          stats.comp = scratch[static_cast<size_t>(k)];
-        }
-      } else {
-        stats.finite = stats.min <= stats.max ? 1 : 0;  // only "any finite value" matters
-      }
-      out[static_cast<size_t>(c)] = stats;
-    }
-  }
-}
-
-void Scan(const TensorView& view, const Layout& layout, bool percentile, float q,
-          std::vector<ChannelBatch>& out) {
-  switch (view.dtype()) {
-    case DType::kFloat32:
-      return ScanChannels<ReadF32>(view, layout, percentile, q, out);
-    case DType::kFloat64:
-      return ScanChannels<ReadF64>(view, layout, percentile, q, out);
-    case DType::kFloat16:
-      return ScanChannels<ReadF16>(view, layout, percentile, q, out);
-    case DType::kBFloat16:
-      return ScanChannels<ReadBF16>(view, layout, percentile, q, out);
-    case DType::kInt64:
-      return ScanChannels<ReadInt<int64_t>>(view, layout, percentile, q, out);
-    case DType::kInt32:
-      return ScanChannels<ReadInt<int32_t>>(view, layout, percentile, q, out);
-    case DType::kInt16:
-      return ScanChannels<ReadInt<int16_t>>(view, layout, percentile, q, out);
-    case DType::kInt8:
-      return ScanChannels<ReadInt<int8_t>>(view, layout, percentile, q, out);
-    case DType::kUInt8:
-    case DType::kBool:
-      return ScanChannels<ReadInt<uint8_t>>(view, layout, percentile, q, out);
-  }
-}
 
 // torch.nan_to_num on a float32 ratio.
 float NanToNum(float v) {
@@ -290,7 +72,7 @@ void ObserverState::Update(const TensorView& batch) {
   const bool percentile = channel_stats && (options_.statistics & kPercentileStatistics) != 0;
 
   std::vector<ChannelBatch> per_channel(static_cast<size_t>(layout.channels));
-  Scan(batch, layout, percentile, options_.comp_percentile, per_channel);
+  internal::ScanChannels(batch, layout, percentile, options_.comp_percentile, per_channel);
 
   float batch_min = kInf;
   float batch_max = -kInf;

@@ -1,5 +1,6 @@
 #include "qreport/core/observer_bank.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,7 +15,44 @@ namespace {
 constexpr const char* kFormat = "qreport-observer-state";
 constexpr int kFormatVersion = 1;
 
+constexpr uint32_t kChannelStatistics = kChannelMinMaxStatistics | kPercentileStatistics;
+
 }  // namespace
+
+bool CanShareObserver(const ObserverOptions& a, const ObserverOptions& b) {
+  const bool both_channels = (a.statistics & kChannelStatistics) && (b.statistics & kChannelStatistics);
+  const bool both_percentile =
+      (a.statistics & kPercentileStatistics) && (b.statistics & kPercentileStatistics);
+  return (!both_channels || a.channel_axis == b.channel_axis) &&
+         (!both_percentile || a.comp_percentile == b.comp_percentile);
+}
+
+bool Serves(const ObserverOptions& state, const ObserverOptions& wanted) {
+  return (state.statistics & wanted.statistics) == wanted.statistics &&
+         CanShareObserver(state, wanted);
+}
+
+std::vector<PointRequest> MergePointRequests(const std::vector<PointRequest>& requests) {
+  std::vector<PointRequest> merged;
+  for (const PointRequest& request : requests) {
+    auto same = std::find_if(merged.begin(), merged.end(), [&](const PointRequest& r) {
+      return r.key == request.key && CanShareObserver(r.options, request.options);
+    });
+    if (same == merged.end()) {
+      merged.push_back(request);
+      continue;
+    }
+    // The united observer takes the axis and percentile of whichever request needs them.
+    if (!(same->options.statistics & kChannelStatistics)) {
+      same->options.channel_axis = request.options.channel_axis;
+    }
+    if (!(same->options.statistics & kPercentileStatistics)) {
+      same->options.comp_percentile = request.options.comp_percentile;
+    }
+    same->options.statistics |= request.options.statistics;
+  }
+  return merged;
+}
 
 std::string ToString(const PointKey& key) {
   return fmt::format("{} ({})", key.fqn.empty() ? "<root>" : key.fqn, ToString(key.position));
@@ -23,10 +61,15 @@ std::string ToString(const PointKey& key) {
 ObserverBank::ObserverBank(ModelIdentity model, const std::vector<PointRequest>& points)
     : model_(std::move(model)) {
   for (const PointRequest& point : points) {
-    QREPORT_ASSERT(!SlotOf(point.key).has_value(), "point {} requested twice", ToString(point.key));
+    for (size_t slot = 0; slot < keys_.size(); ++slot) {
+      QREPORT_ASSERT(!(keys_[slot] == point.key && CanShareObserver(states_[slot].options(),
+                                                                     point.options)),
+                     "point {} requested twice (merge the requests first)", ToString(point.key));
+    }
     keys_.push_back(point.key);
     states_.emplace_back(point.options);
   }
+  followers_.resize(keys_.size());
 }
 
 std::optional<size_t> ObserverBank::SlotOf(const PointKey& key) const {
@@ -36,22 +79,63 @@ std::optional<size_t> ObserverBank::SlotOf(const PointKey& key) const {
   return std::nullopt;
 }
 
+std::optional<size_t> ObserverBank::SlotServing(const PointRequest& request) const {
+  for (size_t slot = 0; slot < keys_.size(); ++slot) {
+    if (keys_[slot] == request.key && Serves(states_[slot].options(), request.options)) {
+      return slot;
+    }
+  }
+  return std::nullopt;
+}
+
 const ObserverState* ObserverBank::Find(const PointKey& key) const {
   const auto slot = SlotOf(key);
+  return slot ? &states_[*slot] : nullptr;
+}
+
+const ObserverState* ObserverBank::FindServing(const PointRequest& request) const {
+  const auto slot = SlotServing(request);
   return slot ? &states_[*slot] : nullptr;
 }
 
 void ObserverBank::Observe(size_t slot, const TensorView& activation) {
   QREPORT_ASSERT(slot < states_.size(), "observer slot {} of {}", slot, states_.size());
   states_[slot].Update(activation);
+  for (size_t follower : followers_[slot]) states_[follower] = states_[slot];
+}
+
+void ObserverBank::Mirror(size_t follower, size_t leader) {
+  QREPORT_ASSERT(follower < states_.size() && leader < states_.size() && follower != leader,
+                 "mirror {} -> {} of {} slots", leader, follower, states_.size());
+  QREPORT_ASSERT(states_[follower].options() == states_[leader].options(),
+                 "mirrored points {} and {} need equal options", ToString(keys_[follower]),
+                 ToString(keys_[leader]));
+  QREPORT_ASSERT(states_[leader].num_batches() == 0 && states_[follower].num_batches() == 0,
+                 "mirrors are declared before calibration");
+  followers_[leader].push_back(follower);
+}
+
+void ObserverBank::CheckSamePoints(const ObserverBank& other, const char* action) const {
+  QREPORT_CHECK(model_ == other.model_, "cannot {} states of different models ({} and {})",
+                action, model_.path, other.model_.path);
+  bool same = keys_ == other.keys_;
+  for (size_t slot = 0; same && slot < states_.size(); ++slot) {
+    same = states_[slot].options() == other.states_[slot].options();
+  }
+  QREPORT_CHECK(same,
+                "cannot {} states that observe different points (were they calibrated with "
+                "different detectors, detector options or fusion settings?)",
+                action);
+}
+
+void ObserverBank::Restore(const ObserverBank& saved) {
+  CheckSamePoints(saved, "resume from");
+  states_ = saved.states_;
+  batches_ = saved.batches_;
 }
 
 void ObserverBank::Merge(const ObserverBank& other) {
-  QREPORT_CHECK(model_ == other.model_, "cannot merge states of different models ({} and {})",
-                model_.path, other.model_.path);
-  QREPORT_CHECK(keys_ == other.keys_,
-                "cannot merge states that observe different points (were they calibrated with "
-                "different detectors or fusion settings?)");
+  CheckSamePoints(other, "merge");
   for (size_t slot = 0; slot < states_.size(); ++slot) {
     try {
       states_[slot].Merge(other.states_[slot]);
@@ -135,6 +219,7 @@ ObserverBank ObserverBank::Load(const std::string& path) {
                                                                     : ObservationPosition::kPost});
       bank.states_.push_back(ObserverState::FromJson(point.at("state")));
     }
+    bank.followers_.resize(bank.keys_.size());
   } catch (const nlohmann::json::exception& e) {
     throw MakeError(ErrorKind::kBadData, "{}: damaged state file: {}", path, e.what());
   } catch (const Error& e) {

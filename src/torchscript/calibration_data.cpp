@@ -1,43 +1,48 @@
 #include "qreport/torchscript/calibration_data.h"
 
-#include "dtype_map.h"
+#include <fmt/format.h>
+
+#include "data_sources.h"
 #include "qreport/core/error.h"
-#include "qreport/core/npy.h"
 
 namespace qreport::torchscript {
 namespace {
 
-// A tensor owning a copy of the array (the array's bytes are freed with the array).
-at::Tensor ToTensor(const NpyArray& array) {
-  const TensorView view = array.view();
-  return torch::from_blob(const_cast<void*>(array.data()), view.sizes(), view.strides(),
-                          at::TensorOptions().dtype(internal::TorchType(array.dtype())))
-      .clone(at::MemoryFormat::Contiguous);
-}
-
-class NumpyFiles : public CalibrationData {
+// The batches of every source in turn, matched to forward's arguments.
+class FileBatches : public CalibrationData {
  public:
-  explicit NumpyFiles(std::vector<std::string> paths) : paths_(std::move(paths)) {}
+  FileBatches(std::vector<std::unique_ptr<internal::BatchSource>> sources, DataOptions options)
+      : sources_(std::move(sources)), options_(std::move(options)) {}
 
   std::optional<std::vector<c10::IValue>> Next() override {
-    if (next_ == paths_.size()) return std::nullopt;
-    const std::string& path = paths_[next_++];
-    std::vector<c10::IValue> inputs;
-    if (LooksLikeNpz(path)) {
-      for (const NamedArray& entry : ReadNpz(path)) inputs.emplace_back(ToTensor(entry.array));
-      QREPORT_CHECK_KIND(!inputs.empty(), ErrorKind::kBadData, "{}: the archive holds no arrays",
-                         path);
-    } else {
-      inputs.emplace_back(ToTensor(ReadNpy(path)));
+    description_.clear();
+    for (; next_ < sources_.size(); ++next_) {
+      if (auto batch = sources_[next_]->Next()) {
+        internal::ArrangedBatch arranged = internal::Arrange(std::move(*batch), options_);
+        description_ = std::move(arranged.description);
+        return std::move(arranged.inputs);
+      }
     }
-    return inputs;
+    return std::nullopt;
   }
 
-  std::optional<int64_t> size() const override { return static_cast<int64_t>(paths_.size()); }
+  std::optional<int64_t> size() const override {
+    int64_t total = 0;
+    for (const auto& source : sources_) {
+      const auto size = source->size();
+      if (!size) return std::nullopt;
+      total += *size;
+    }
+    return total;
+  }
+
+  std::string Describe() const override { return description_; }
 
  private:
-  std::vector<std::string> paths_;
+  std::vector<std::unique_ptr<internal::BatchSource>> sources_;
+  DataOptions options_;
   size_t next_ = 0;
+  std::string description_;
 };
 
 class Synthetic : public CalibrationData {
@@ -47,17 +52,25 @@ class Synthetic : public CalibrationData {
   }
 
   std::optional<std::vector<c10::IValue>> Next() override {
+    description_.clear();
     if (produced_ == options_.batches) return std::nullopt;
     ++produced_;
     std::vector<c10::IValue> inputs;
-    for (const auto& shape : options_.input_shapes) {
+    std::string shapes;
+    for (size_t i = 0; i < options_.input_shapes.size(); ++i) {
+      const auto& shape = options_.input_shapes[i];
       at::Tensor t = options_.distribution == SyntheticOptions::Distribution::kNormal
                          ? at::randn(shape, generator_)
                          : at::rand(shape, generator_);
       inputs.emplace_back(std::move(t));
+      shapes += fmt::format("{}{} (float32 [{}])", i == 0 ? "" : ", ", i, fmt::join(shape, ","));
     }
+    description_ = fmt::format("synthetic batch {}: {} {}", produced_,
+                               inputs.size() == 1 ? "input" : "inputs", shapes);
     return inputs;
   }
+
+  std::string Describe() const override { return description_; }
 
   std::optional<int64_t> size() const override { return options_.batches; }
 
@@ -65,13 +78,32 @@ class Synthetic : public CalibrationData {
   SyntheticOptions options_;
   at::Generator generator_;
   int64_t produced_ = 0;
+  std::string description_;
 };
 
 }  // namespace
 
-std::unique_ptr<CalibrationData> NumpyData(std::vector<std::string> paths) {
-  QREPORT_CHECK(!paths.empty(), "no calibration data files given");
-  return std::make_unique<NumpyFiles>(std::move(paths));
+std::vector<ForwardArgument> ForwardArguments(const torch::jit::Module& module) {
+  const auto method = module.find_method("forward");
+  QREPORT_ASSERT(method.has_value(), "the module has no forward method");
+  const auto& schema = method->function().getSchema();
+  std::vector<ForwardArgument> arguments;
+  for (size_t i = 1; i < schema.arguments().size(); ++i) {  // [0] is self
+    const c10::Argument& argument = schema.arguments()[i];
+    // c10::optional<IValue> would convert to an IValue (None): copy it explicitly.
+    std::optional<c10::IValue> default_value;
+    if (argument.default_value().has_value()) default_value = *argument.default_value();
+    arguments.push_back({argument.name(), argument.type()->annotation_str(), default_value});
+  }
+  return arguments;
+}
+
+std::unique_ptr<CalibrationData> FileData(const std::vector<std::string>& entries,
+                                          const DataOptions& options) {
+  QREPORT_CHECK(!entries.empty(), "no calibration data given");
+  QREPORT_CHECK(options.batch_size >= 0, "the batch size must not be negative, got {}",
+                options.batch_size);
+  return std::make_unique<FileBatches>(internal::OpenSources(entries, options.batch_size), options);
 }
 
 std::unique_ptr<CalibrationData> SyntheticData(const SyntheticOptions& options) {

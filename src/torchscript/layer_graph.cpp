@@ -10,6 +10,7 @@
 
 #include "graph_utils.h"
 #include "layer_finder.h"
+#include "module_finder.h"
 #include "qreport/core/error.h"
 #include "qreport/core/module_types.h"
 
@@ -464,7 +465,11 @@ LayerGraph LayerGraph::Build(const Model& model, const LayerGraphOptions& option
                     internal::ConciseTorchError(e));
   }
   internal::GraphLayers found = internal::FindLayers(*graph, model.module(), options);
-  return LayerGraph(std::move(found.layers), std::move(found.unattributed));
+  std::vector<LeafModule> leaves;
+  for (auto& calls : internal::FindLeafModules(graph, model.module())) {
+    leaves.push_back(std::move(calls.module));
+  }
+  return LayerGraph(std::move(found.layers), std::move(found.unattributed), std::move(leaves));
 }
 
 const LayerDescription* LayerGraph::Find(std::string_view fqn) const {

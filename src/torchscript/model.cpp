@@ -2,15 +2,12 @@
 
 #include <sys/stat.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <vector>
 
-#include <caffe2/serialize/inline_container.h>
-#include <caffe2/serialize/versions.h>
-
+#include "archive_format.h"
 #include "graph_utils.h"
 #include "qreport/core/error.h"
 
@@ -20,15 +17,6 @@ namespace {
 constexpr const char* kScriptHint =
     "save the model with torch.jit.script(model).save(path) or "
     "torch.jit.trace(model, example_input).save(path)";
-
-// LibTorch reports "Attempted to read a PyTorch file with version N, but ...".
-std::string FileVersionFromMessage(const std::string& message) {
-  const std::string key = "with version ";
-  const auto at = message.find(key);
-  if (at == std::string::npos) return "unknown";
-  const auto begin = at + key.size();
-  return message.substr(begin, message.find(',', begin) - begin);
-}
 
 bool Contains(const std::string& haystack, const char* needle) {
   return haystack.find(needle) != std::string::npos;
@@ -51,69 +39,9 @@ void CheckReadableFile(const std::string& path) {
   }
 }
 
-std::array<unsigned char, 4> ReadMagic(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw MakeError(ErrorKind::kIo, "{}: cannot open the file for reading: {}", path,
-                    std::strerror(errno));
-  }
-  std::array<unsigned char, 4> magic{};
-  in.read(reinterpret_cast<char*>(magic.data()), magic.size());
-  return magic;
-}
-
-// Every TorchScript archive is a zip file. A torch.save file is a zip too (since PyTorch
-// 1.6) or a raw pickle (older, or _use_new_zipfile_serialization=False): detect both so we
-// can tell the user what they have and how to get what we need.
-void CheckContainer(const std::string& path) {
-  const auto magic = ReadMagic(path);
-  const bool is_zip = magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
-  if (!is_zip) {
-    if (magic[0] == 0x80) {
-      throw MakeError(ErrorKind::kBadModel,
-                      "{}: this is a torch.save pickle (legacy format), not a TorchScript "
-                      "archive; LibTorch cannot run pickled Python modules: {}",
-                      path, kScriptHint);
-    }
-    throw MakeError(ErrorKind::kBadModel,
-                    "{}: not a TorchScript archive (a TorchScript .pt file is a zip archive)",
-                    path);
-  }
-
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-  } catch (const c10::Error& e) {
-    const std::string message = e.what();
-    if (Contains(message, "maximum supported version")) {
-      throw MakeError(ErrorKind::kBadModel,
-                      "{}: the archive was written by a newer PyTorch than this LibTorch can read "
-                      "(file format version {}, this LibTorch reads up to {}): re-export it with "
-                      "PyTorch 1.13",
-                      path, FileVersionFromMessage(message),
-                      caffe2::serialize::kMaxSupportedFileFormatVersion);
-    }
-    throw MakeError(ErrorKind::kBadModel,
-                    "{}: the zip archive is damaged or truncated ({}); export the model again",
-                    path, internal::ConciseTorchError(e));
-  }
-
-  if (!reader->hasRecord("constants.pkl")) {
-    bool has_code = false;
-    for (const std::string& record : reader->getAllRecords()) {
-      if (record.rfind("code/", 0) == 0) has_code = true;
-    }
-    if (reader->hasRecord("data.pkl") && !has_code) {
-      throw MakeError(ErrorKind::kBadModel,
-                      "{}: this is a torch.save archive, not a TorchScript archive; LibTorch "
-                      "cannot run pickled Python modules: {}",
-                      path, kScriptHint);
-    }
-    throw MakeError(ErrorKind::kBadModel,
-                    "{}: a zip archive, but not a TorchScript one (no constants.pkl); {}", path,
-                    kScriptHint);
-  }
-}
+constexpr internal::ArchiveContext kModelArchive = {ErrorKind::kBadModel,
+                                                    "LibTorch cannot run pickled Python modules",
+                                                    kScriptHint, "export the model again"};
 
 // FNV-1a over the file: cheap (a few ms for ResNet-18's 45 MB) and stable across runs.
 std::string Fingerprint(const std::string& path) {
@@ -135,7 +63,7 @@ std::string Fingerprint(const std::string& path) {
 
 Model Model::Load(const std::string& path) {
   CheckReadableFile(path);
-  CheckContainer(path);
+  internal::CheckTorchScriptArchive(path, kModelArchive);
 
   torch::jit::Module module;
   try {

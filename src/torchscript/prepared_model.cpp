@@ -6,6 +6,7 @@
 #include "dtype_map.h"
 #include "graph_utils.h"
 #include "layer_finder.h"
+#include "module_finder.h"
 #include "qreport/core/error.h"
 
 namespace qreport::torchscript {
@@ -57,23 +58,80 @@ void TakeLayerByLayerPaths(const std::shared_ptr<torch::jit::Graph>& graph) {
   }
 }
 
-// One request per point; requests for the same point combine their statistics.
-std::vector<PointRequest> MergeRequests(const std::vector<PointRequest>& requests) {
-  std::vector<PointRequest> merged;
-  for (const PointRequest& request : requests) {
-    auto same = std::find_if(merged.begin(), merged.end(),
-                             [&](const PointRequest& r) { return r.key == request.key; });
-    if (same == merged.end()) {
-      merged.push_back(request);
-      continue;
-    }
-    QREPORT_CHECK(same->options.channel_axis == request.options.channel_axis &&
-                      same->options.comp_percentile == request.options.comp_percentile,
-                  "point {} is requested with two different channel axes or percentiles",
-                  ToString(request.key));
-    same->options.statistics |= request.options.statistics;
+// Where a point's observer is called: the observed value at each call site of its layer, and
+// the node before which the call goes (the layer's call for inputs, so an input used only in
+// one branch is observed only when that branch runs; right after the output otherwise).
+struct Tap {
+  torch::jit::Value* value;
+  torch::jit::Node* before;
+
+  bool operator==(const Tap& o) const {
+    return value == o.value && before->owningBlock() == o.before->owningBlock();
   }
-  return merged;
+  bool operator!=(const Tap& o) const { return !(*this == o); }
+};
+
+// A point is at a layer (fusion-aware input and output) or, for detectors that look at
+// every module's input, at any leaf module forward calls (its first tensor input).
+std::vector<Tap> TapsOf(const PointKey& key, const internal::GraphLayers& found,
+                        const std::vector<internal::LeafModuleCalls>& leaves,
+                        const std::string& model_path) {
+  std::vector<Tap> taps;
+  auto layer = std::find_if(found.layers.begin(), found.layers.end(),
+                            [&](const LayerDescription& l) { return l.fqn == key.fqn; });
+  if (layer != found.layers.end()) {
+    for (const internal::ObservedValues& site :
+         found.values[static_cast<size_t>(layer - found.layers.begin())]) {
+      if (key.position == ObservationPosition::kPre) {
+        taps.push_back({site.pre, site.call});
+      } else {
+        taps.push_back({site.post, site.post->node()->next()});
+      }
+    }
+    return taps;
+  }
+  auto leaf = std::find_if(leaves.begin(), leaves.end(), [&](const internal::LeafModuleCalls& l) {
+    return l.module.fqn == key.fqn;
+  });
+  QREPORT_CHECK(leaf != leaves.end(), "{}: no layer or called leaf module named '{}'",
+                model_path, key.fqn);
+  QREPORT_CHECK(key.position == ObservationPosition::kPre,
+                "{}: '{}' is not a Linear/Conv layer; only its input can be observed", model_path,
+                key.fqn);
+  for (const internal::ModuleInvocation& call : leaf->invocations) {
+    QREPORT_CHECK(!call.inputs.empty(), "{}: module '{}' is called without a tensor input",
+                  model_path, key.fqn);
+    taps.push_back({call.inputs.front(), call.first});
+  }
+  return taps;
+}
+
+// Points that observe the very same values (one layer's fused output is the next layer's
+// input) need only one observer's work: they get one option set and the later ones mirror
+// the first. Returns, per slot, the slot it mirrors (itself for leaders).
+std::vector<size_t> ShareIdenticalPoints(std::vector<PointRequest>& requests,
+                                         const std::vector<std::vector<Tap>>& taps) {
+  std::vector<size_t> leader(requests.size());
+  for (size_t slot = 0; slot < requests.size(); ++slot) {
+    leader[slot] = slot;
+    for (size_t earlier = 0; earlier < slot; ++earlier) {
+      if (leader[earlier] != earlier || taps[earlier] != taps[slot] ||
+          !CanShareObserver(requests[earlier].options, requests[slot].options)) {
+        continue;
+      }
+      ObserverOptions& shared = requests[earlier].options;
+      shared = MergePointRequests({{requests[earlier].key, shared},
+                                   {requests[earlier].key, requests[slot].options}})
+                   .front()
+                   .options;
+      leader[slot] = earlier;
+      break;
+    }
+  }
+  for (size_t slot = 0; slot < requests.size(); ++slot) {
+    requests[slot].options = requests[leader[slot]].options;
+  }
+  return leader;
 }
 
 }  // namespace
@@ -99,7 +157,7 @@ std::vector<PointRequest> AllPoints(const std::vector<LayerDescription>& layers)
       points.push_back({{layer.fqn, position}, options});
     }
   }
-  return MergeRequests(points);
+  return MergePointRequests(points);
 }
 
 PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& options) {
@@ -115,33 +173,35 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
   }
   TakeLayerByLayerPaths(graph);
   internal::GraphLayers found = internal::FindLayers(*graph, clone, options.graph);
+  std::vector<internal::LeafModuleCalls> leaves = internal::FindLeafModules(graph, clone);
+  std::vector<LeafModule> leaf_modules;
+  for (const auto& calls : leaves) leaf_modules.push_back(calls.module);
 
-  const std::vector<PointRequest> requests =
-      options.points.empty() ? AllPoints(found.layers) : MergeRequests(options.points);
+  std::vector<PointRequest> requests =
+      MergePointRequests(options.points.empty() ? AllPoints(found.layers) : options.points);
+  std::vector<std::vector<Tap>> taps;
+  for (const PointRequest& request : requests) {
+    taps.push_back(TapsOf(request.key, found, leaves, model.path()));
+  }
+  const std::vector<size_t> leader = ShareIdenticalPoints(requests, taps);
+
   auto bank =
       std::make_shared<ObserverBank>(ModelIdentity{model.fingerprint(), model.path()}, requests);
   clone.register_attribute(kTapAttribute,
                            c10::getCustomClassType<c10::intrusive_ptr<ObserverTap>>(),
                            c10::make_intrusive<ObserverTap>(bank));
-
   for (size_t slot = 0; slot < requests.size(); ++slot) {
-    const PointKey& key = requests[slot].key;
-    auto layer = std::find_if(found.layers.begin(), found.layers.end(),
-                              [&](const LayerDescription& l) { return l.fqn == key.fqn; });
-    QREPORT_CHECK(layer != found.layers.end(), "{}: no quantizable layer named '{}'", model.path(),
-                  key.fqn);
-    const auto& sites = found.values[static_cast<size_t>(layer - found.layers.begin())];
-    for (const internal::ObservedValues& site : sites) {
-      if (key.position == ObservationPosition::kPre) {
-        torch::jit::WithInsertPoint guard(site.call);
-        InsertTap(*graph, site.pre, slot);
-      } else {
-        torch::jit::WithInsertPoint guard(site.post->node()->next());
-        InsertTap(*graph, site.post, slot);
-      }
+    if (leader[slot] != slot) {
+      bank->Mirror(slot, leader[slot]);
+      continue;
+    }
+    for (const Tap& tap : taps[slot]) {
+      torch::jit::WithInsertPoint guard(tap.before);
+      InsertTap(*graph, tap.value, slot);
     }
   }
-  return PreparedModel(std::move(clone), std::move(bank), std::move(found.layers), model.path());
+  return PreparedModel(std::move(clone), std::move(bank), std::move(found.layers),
+                       std::move(leaf_modules), model.path());
 }
 
 c10::IValue PreparedModel::Forward(std::vector<c10::IValue> inputs) {

@@ -1,5 +1,10 @@
 // Runs the qreport binary as a user would and checks exit codes, stdout and stderr.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <array>
 #include <cstdio>
@@ -254,10 +259,197 @@ TEST(CliCalibrateTest, InputTheModelRejectsIsExitCodeTwo) {
   EXPECT_FALSE(out.good()) << "no state file on failure";
 }
 
+// A run killed mid-way leaves its last checkpoint intact; --resume continues from it and ends
+// with exactly the statistics of a run that was never interrupted.
+TEST(CliCalibrateTest, KilledRunResumesFromItsCheckpoint) {
+  const std::string dir = ScratchDir("kill");
+  const std::string state = dir + "/run.qstate";
+  const std::string bin = Setting("QREPORT_BIN", QREPORT_BIN_PATH);
+  const std::string model = Fixture("mlp.pt");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    ::execl(bin.c_str(), "qreport", "calibrate", model.c_str(), "-q", "--input-shape", "4,16",
+            "--batches", "10000000", "--checkpoint-every", "200", "--state", state.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait for the first checkpoint, let the run go on a little, then kill it hard.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::ifstream(state).good() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it was killed";
+
+  const auto checkpoint = qreport::ObserverBank::Load(state);
+  const int64_t saved = checkpoint.batches();
+  ASSERT_GT(saved, 0);
+  EXPECT_EQ(saved % 200, 0) << "only whole checkpoints are ever visible";
+
+  const std::string total = std::to_string(saved + 300);
+  const CliRun resumed =
+      Qreport("calibrate '" + model + "' -q --input-shape 4,16 --batches " + total +
+              " --checkpoint-every 200 --resume --state " + state);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("resumed from " + std::to_string(saved) +
+                                     " batch(es) in " + state + "; ran 300 more"));
+  const CliRun straight = Qreport("calibrate '" + model + "' -q --input-shape 4,16 --batches " +
+                                  total + " --state " + dir + "/straight.qstate");
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+
+  const auto a = qreport::ObserverBank::Load(state);
+  const auto b = qreport::ObserverBank::Load(dir + "/straight.qstate");
+  EXPECT_EQ(a.batches(), saved + 300);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t slot = 0; slot < a.size(); ++slot) {
+    EXPECT_EQ(a.state(slot).ToJson(), b.state(slot).ToJson()) << qreport::ToString(a.key(slot));
+  }
+}
+
+TEST(CliCalibrateTest, ResumingFromAnotherModelsStateIsRefused) {
+  const std::string dir = ScratchDir("resume_other");
+  ASSERT_EQ(Qreport("calibrate '" + Fixture("conv_bn_relu.pt") +
+                    "' -q --input-shape 1,3,8,8 --batches 1 --state " + dir + "/s.qstate")
+                .exit_code,
+            0);
+  const CliRun run = Qreport("calibrate '" + Fixture("mlp.pt") +
+                             "' -q --input-shape 2,16 --resume --state " + dir + "/s.qstate");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr(dir + "/s.qstate: cannot resume from states of different models"));
+  EXPECT_EQ(Lines(run.err), 1u);
+}
+
+// NaN or Inf in an activation is counted and reported for the point, not folded in.
+TEST(CliCalibrateTest, NonFiniteActivationsAreReportedPerPoint) {
+  const std::string dir = ScratchDir("nan");
+  const std::string make_batch = "'" + Python() +
+                                 "' -c \"import numpy as np; a = np.ones((4, 16), np.float32); "
+                                 "a[1, 3] = np.nan; a[2, 5] = np.inf; np.save('" +
+                                 dir + "/nan.npy', a)\"";
+  ASSERT_EQ(std::system(make_batch.c_str()), 0);
+  const CliRun run = Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --data " + dir +
+                             "/nan.npy --state " + dir + "/s.qstate");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err,
+              HasSubstr("warning: fc1 (pre): 2 NaN/Inf value(s) left out of the statistics\n"));
+  const auto bank = qreport::ObserverBank::Load(dir + "/s.qstate");
+  EXPECT_EQ(bank.Find(qreport::PointKey{"fc1", qreport::ObservationPosition::kPre})
+                ->issues()
+                .nonfinite_values,
+            2);
+}
+
 TEST(CliCalibrateTest, NeedsData) {
   const CliRun run = Qreport("calibrate '" + Fixture("mlp.pt") + "' --state x.qstate");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err, HasSubstr("calibrate needs data"));
+}
+
+// --- calibration data forms (tests/fixtures/export_data.py) --------------------------------
+
+std::string DataFixture(const std::string& file) {
+  return Setting("QREPORT_DATA_FIXTURES", QREPORT_DATA_FIXTURE_DIR) + "/" + file;
+}
+
+struct DataForm {
+  std::string model;
+  std::string data;  // --data entries (and options), relative to the data fixtures
+  int batches;
+};
+
+void PrintTo(const DataForm& form, std::ostream* out) { *out << form.model << " " << form.data; }
+
+class CliDataFormTest : public ::testing::TestWithParam<DataForm> {};
+
+TEST_P(CliDataFormTest, CalibratesAndCountsTheBatches) {
+  const DataForm& form = GetParam();
+  const std::string dir = ScratchDir("data_form");
+  std::string data;
+  std::istringstream words(form.data);
+  for (std::string word; words >> word;) {
+    const bool option_or_number =
+        word.rfind("--", 0) == 0 || word.find_first_not_of("0123456789") == std::string::npos;
+    data += option_or_number ? " " + word : " '" + DataFixture(word) + "'";
+  }
+  const CliRun run = Qreport("calibrate '" + Fixture(form.model) + "' -q --data" + data +
+                             " --state " + dir + "/s.qstate");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("calibrated " + std::to_string(form.batches) + " batch(es)"));
+  EXPECT_EQ(qreport::ObserverBank::Load(dir + "/s.qstate").batches(), form.batches);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Forms, CliDataFormTest,
+    ::testing::Values(DataForm{"mlp.pt", "f64.npy", 1}, DataForm{"mlp.pt", "f16.npy f32.npy", 2},
+                      DataForm{"mlp.pt", "dir", 3},
+                      DataForm{"mlp.pt", "rows10.npy --batch-size 4", 3},
+                      DataForm{"mlp.pt", "rows10.npz --batch-size 5", 2},
+                      DataForm{"mlp.pt", "container_list.pt:inputs", 2},
+                      DataForm{"mlp.pt", "container_tensor.pt:inputs --batch-size 4", 2},
+                      DataForm{"mlp.pt", "f32.npy dir container_list.pt:inputs", 6},
+                      DataForm{"multi_input.pt", "by_order.npz", 1},
+                      DataForm{"multi_input.pt", "by_name.npz by_name_compressed.npz", 2},
+                      DataForm{"multi_input.pt", "container_tuples.pt:inputs", 3}));
+
+// Runs calibrate on `model` with `data` and expects exit code 2, one error line holding every
+// one of `says`, and no state file.
+void ExpectCalibrateError(const std::string& model, const std::string& data,
+                          const std::vector<std::string>& says) {
+  const std::string dir = ScratchDir("data_error");
+  const CliRun run = Qreport("calibrate '" + Fixture(model) + "' -q --data " + data + " --state " +
+                             dir + "/s.qstate");
+  EXPECT_EQ(run.exit_code, 2) << data;
+  EXPECT_THAT(run.err, StartsWith("qreport: error: "));
+  for (const std::string& text : says) EXPECT_THAT(run.err, HasSubstr(text));
+  EXPECT_EQ(Lines(run.err), 1u) << run.err;
+  std::ifstream out(dir + "/s.qstate");
+  EXPECT_FALSE(out.good()) << "no state file on failure";
+}
+
+TEST(CliDataTest, TorchSaveFileIsExitCodeTwoWithTheFix) {
+  const std::string path = DataFixture("torch_save_tensor.pt");
+  ExpectCalibrateError("mlp.pt", path,
+                       {"qreport: error: " + path + ": this is a torch.save archive",
+                        "LibTorch 1.13 cannot read torch.save files", "np.save('x.npy', t.numpy())",
+                        "torch.jit.script(m).save('x.pt')"});
+}
+
+TEST(CliDataTest, RejectedInputNamesTheFileAndTheInput) {
+  // The first file is fine; the second has 3 features where mlp's fc1 takes 16.
+  const std::string bad = DataFixture("wrong_features.npy");
+  ExpectCalibrateError(
+      "mlp.pt", DataFixture("f32.npy") + " " + bad,
+      {"qreport: error: " + bad + ": input 'x' (float32 [4,3]): ", "the model rejected the input",
+       "mat1 and mat2 shapes cannot be multiplied"});
+}
+
+TEST(CliDataTest, WrongInputCountNamesForwardsArguments) {
+  ExpectCalibrateError("multi_input.pt", DataFixture("f32.npy"),
+                       {DataFixture("f32.npy") + ": 1 input(s), but forward(a, b) takes 2"});
+  ExpectCalibrateError("multi_input.pt", DataFixture("missing_name.npz"),
+                       {"no array for input 'b' of forward(a, b)"});
+}
+
+TEST(CliDataTest, EmptyDataIsExitCodeTwo) {
+  ExpectCalibrateError("mlp.pt", DataFixture("empty_dir"), {"holds no .npy or .npz files"});
+  ExpectCalibrateError("mlp.pt", DataFixture("no_rows.npy"), {"is empty (shape [0,16])"});
+  ExpectCalibrateError("mlp.pt", DataFixture("nope.npy"), {"no such file or directory"});
+}
+
+TEST(CliDataTest, HelpDocumentsTheDataForms) {
+  const CliRun run = Qreport("calibrate --help");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_THAT(run.out, HasSubstr("--batch-size"));
+  EXPECT_THAT(run.out, HasSubstr("ARCHIVE.pt:ATTR"));
+  const CliRun without_data = Qreport("calibrate '" + Fixture("mlp.pt") +
+                                      "' --input-shape 2,16 --batch-size 4 --state x.qstate");
+  EXPECT_EQ(without_data.exit_code, 2) << "--batch-size splits --data files only";
+  EXPECT_THAT(without_data.err, HasSubstr("--batch-size"));
 }
 
 }  // namespace

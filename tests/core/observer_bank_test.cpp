@@ -26,8 +26,8 @@ std::string TempPath(const std::string& name) { return ::testing::TempDir() + na
 TEST(ObserverBankTest, SlotsFollowRequests) {
   ObserverBank bank({"abc", "m.pt"}, TwoPoints());
   ASSERT_EQ(bank.size(), 2u);
-  EXPECT_EQ(bank.SlotOf({"fc1", ObservationPosition::kPost}), 1u);
-  EXPECT_FALSE(bank.SlotOf({"fc2", ObservationPosition::kPre}).has_value());
+  EXPECT_EQ(bank.SlotOf(PointKey{"fc1", ObservationPosition::kPost}), 1u);
+  EXPECT_FALSE(bank.SlotOf(PointKey{"fc2", ObservationPosition::kPre}).has_value());
   EXPECT_EQ(ToString(bank.key(0)), "fc1 (pre)");
   EXPECT_EQ(ToString(PointKey{"", ObservationPosition::kPost}), "<root> (post)");
 }
@@ -96,6 +96,83 @@ TEST(ObserverBankTest, SaveIntoMissingDirectoryIsAnIoError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kIo);
   }
+}
+
+ObserverOptions Options(uint32_t statistics, int axis = 1, float percentile = 0.9f) {
+  ObserverOptions options;
+  options.statistics = statistics;
+  options.channel_axis = axis;
+  options.comp_percentile = percentile;
+  return options;
+}
+
+TEST(ObserverBankTest, RequestsShareAnObserverOnlyWhenTheirOptionsAllowIt) {
+  // The axis matters only when both want channels; the percentile only when both want it.
+  EXPECT_TRUE(CanShareObserver(Options(kRangeStatistics, 1), Options(kAllStatistics, -1)));
+  EXPECT_FALSE(CanShareObserver(Options(kChannelMinMaxStatistics, 1),
+                                Options(kPercentileStatistics, -1)));
+  EXPECT_TRUE(CanShareObserver(Options(kChannelMinMaxStatistics, 1, 0.9f),
+                               Options(kChannelMinMaxStatistics, 1, 0.975f)));
+  EXPECT_FALSE(CanShareObserver(Options(kPercentileStatistics, 1, 0.9f),
+                                Options(kPercentileStatistics, 1, 0.975f)));
+
+  const PointKey pre{"fc1", ObservationPosition::kPre}, post{"fc1", ObservationPosition::kPost};
+  const auto merged = MergePointRequests({{pre, Options(kRangeStatistics, 0, 0.5f)},
+                                          {post, Options(kRangeStatistics)},
+                                          {pre, Options(kPercentileStatistics, 1, 0.975f)},
+                                          {pre, Options(kPercentileStatistics, 1, 0.9f)},
+                                          {pre, Options(kChannelMinMaxStatistics, 1)}});
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].key, pre);
+  // The range-only request's axis and percentile give way to the first request needing them.
+  EXPECT_EQ(merged[0].options, Options(kAllStatistics, 1, 0.975f));
+  EXPECT_EQ(merged[1].key, post);
+  EXPECT_EQ(merged[2].options, Options(kPercentileStatistics, 1, 0.9f));
+
+  ObserverBank bank({"abc", "m.pt"}, merged);
+  EXPECT_EQ(bank.SlotServing(PointRequest{pre, Options(kPercentileStatistics, 1, 0.9f)}), 2u);
+  EXPECT_EQ(bank.SlotServing(PointRequest{pre, Options(kChannelMinMaxStatistics, 1)}), 0u);
+  EXPECT_FALSE(bank.SlotServing(PointRequest{pre, Options(kPercentileStatistics, 1, 0.5f)}));
+  EXPECT_FALSE(bank.SlotServing(PointRequest{post, Options(kChannelMinMaxStatistics, 1)}));
+}
+
+TEST(ObserverBankTest, MirrorsHoldWhatTheirLeaderComputes) {
+  const std::vector<PointRequest> points = {
+      {{"conv1", ObservationPosition::kPost}, ObserverOptions{}},
+      {{"conv2", ObservationPosition::kPre}, ObserverOptions{}}};
+  ObserverBank bank({"abc", "m.pt"}, points), plain({"abc", "m.pt"}, points);
+  bank.Mirror(1, 0);
+  const std::vector<float> a = {1, 2, 3, 4, 5, 6}, b = {0, -2, 7, 4, 1, 1};
+  for (const auto* data : {&a, &b}) {
+    bank.Observe(0, TensorView::Contiguous(data->data(), {3, 2}));
+    plain.Observe(1, TensorView::Contiguous(data->data(), {3, 2}));
+  }
+  EXPECT_EQ(bank.state(1).num_batches(), 2);
+  EXPECT_EQ(bank.state(1).ToJson(), plain.state(1).ToJson());
+  EXPECT_EQ(bank.state(0).ToJson(), plain.state(1).ToJson());
+}
+
+TEST(ObserverBankTest, RestoreTakesACheckpointOfTheSamePointsOnly) {
+  ObserverBank checkpoint({"abc", "m.pt"}, TwoPoints());
+  const std::vector<float> a = {1, 2, 3, 4};
+  checkpoint.Observe(0, TensorView::Contiguous(a.data(), {2, 2}));
+  checkpoint.AddBatches(1);
+  ObserverBank resumed({"abc", "m.pt"}, TwoPoints());
+  resumed.Restore(checkpoint);
+  EXPECT_EQ(resumed.batches(), 1);
+  EXPECT_EQ(resumed.state(0).ToJson(), checkpoint.state(0).ToJson());
+
+  std::vector<PointRequest> other_percentile = TwoPoints();
+  other_percentile[0].options.comp_percentile = 0.975f;
+  ObserverBank other({"abc", "m.pt"}, other_percentile);
+  try {
+    other.Restore(checkpoint);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot resume from states that observe different points"));
+  }
+  ObserverBank another_model({"xyz", "n.pt"}, TwoPoints());
+  EXPECT_THROW(another_model.Restore(checkpoint), Error);
 }
 
 }  // namespace

@@ -56,6 +56,25 @@ TEST_P(LayerGraphFixtureTest, MatchesPython) {
     EXPECT_EQ(actual.input_channel_axis, actual.kind == LayerKind::kLinear ? -1 : 1);
   }
   EXPECT_EQ(graph.unattributed().size(), expected["unattributed"].get<size_t>());
+
+  // Leaf modules: those forward-pre hooks see called, with as many tensor inputs, in order.
+  // Only modules whose forward computes nothing (Identity; Dropout in a trace) leave no code
+  // in the graph and cannot be found.
+  if (expected["leaf_modules"].is_null()) return;
+  std::vector<std::string> expected_leaves, actual_leaves;
+  for (const auto& leaf : expected["leaf_modules"]) {
+    const std::string type = leaf["module_type"];
+    const bool computes_nothing =
+        type.find(".Identity") != std::string::npos ||
+        (expected["mode"] == "traced" && type.find(".Dropout") != std::string::npos);
+    if (computes_nothing) continue;
+    expected_leaves.push_back(leaf["fqn"].get<std::string>() + " " +
+                              std::to_string(leaf["tensor_inputs"].get<int>()));
+  }
+  for (const LeafModule& leaf : graph.leaf_modules()) {
+    actual_leaves.push_back(leaf.fqn + " " + std::to_string(leaf.tensor_inputs));
+  }
+  EXPECT_EQ(actual_leaves, expected_leaves);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LayerGraphFixtureTest,

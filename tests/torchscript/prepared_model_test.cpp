@@ -122,6 +122,58 @@ TEST(PreparedModelTest, OnlyRequestedPointsAreObserved) {
   EXPECT_EQ(CountObserveCalls(prepared.module()), 2);
 }
 
+// A fused layer output that is the next layer's input is observed once; the second point
+// mirrors the first and holds what an observer of its own would have computed.
+TEST(PreparedModelTest, PointsOnTheSameValueShareTheWork) {
+  const Model model = Model::Load(FixturePath("resnet18.pt"));
+  PreparedModel all = PreparedModel::Prepare(model, {});
+  const PointKey follower{"layer1.0.conv2", ObservationPosition::kPre};
+  PrepareOptions alone_options;
+  alone_options.points = {{follower, ObserverOptions{}}};
+  PreparedModel alone = PreparedModel::Prepare(model, alone_options);
+
+  // Observe calls: one per leader point and call site; 21 layers called once each.
+  const int calls = CountObserveCalls(all.module());
+  EXPECT_LT(calls, 42) << "some points should be mirrored";
+  EXPECT_GE(calls, 42 - 11);
+  for (uint64_t seed : {1, 2}) {
+    const auto inputs = ExampleInputs("resnet18", seed);
+    all.Forward(inputs);
+    alone.Forward(inputs);
+  }
+  const ObserverState* mirrored = all.bank().Find(follower);
+  ASSERT_NE(mirrored, nullptr);
+  EXPECT_EQ(mirrored->num_batches(), 2);
+  EXPECT_EQ(mirrored->ToJson(), alone.bank().Find(follower)->ToJson());
+  const ObserverState* leader =
+      all.bank().Find(PointKey{"layer1.0.conv1", ObservationPosition::kPost});
+  ASSERT_NE(leader, nullptr);
+  EXPECT_EQ(leader->ToJson(), mirrored->ToJson());
+}
+
+// Two detectors asking for different percentiles at one point get an observer each.
+TEST(PreparedModelTest, DifferentPercentilesAtOnePointGetTheirOwnObservers) {
+  const Model model = Model::Load(FixturePath("mlp.pt"));
+  const std::string first = "fc1";
+  ObserverOptions p90, p975, minmax;
+  p90.statistics = p975.statistics = kPercentileStatistics;
+  p975.comp_percentile = 0.975f;
+  minmax.statistics = kChannelMinMaxStatistics;
+  p90.channel_axis = p975.channel_axis = minmax.channel_axis = -1;
+  const PointKey key{first, ObservationPosition::kPre};
+  PrepareOptions options;
+  options.points = {{key, p975}, {key, minmax}, {key, p90}};
+  PreparedModel prepared = PreparedModel::Prepare(model, options);
+  ASSERT_EQ(prepared.bank().size(), 2u);
+  const ObserverState* a = prepared.bank().FindServing(PointRequest{key, p975});
+  const ObserverState* b = prepared.bank().FindServing(PointRequest{key, p90});
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a->options().comp_percentile, 0.975f);
+  EXPECT_EQ(b->options().comp_percentile, 0.9f);
+  EXPECT_EQ(prepared.bank().FindServing(PointRequest{key, minmax}), a) << "min/max joins the first";
+}
+
 TEST(PreparedModelTest, UnknownLayerIsAnError) {
   const Model model = Model::Load(FixturePath("mlp.pt"));
   PrepareOptions options;

@@ -45,20 +45,41 @@ struct PointRequest {
   ObserverOptions options;
 };
 
+// Whether one observer can serve both option sets: the channel axis matters only when both
+// ask for per-channel statistics, the percentile only when both ask for it.
+bool CanShareObserver(const ObserverOptions& a, const ObserverOptions& b);
+
+// Whether an observer with `state` options computes everything `wanted` asks for.
+bool Serves(const ObserverOptions& state, const ObserverOptions& wanted);
+
+// One request per observer: requests for the same point that can share an observer are
+// combined (statistics united); others (say, two percentiles at one point) stay apart.
+// The order of first appearance is kept, so the result is deterministic.
+std::vector<PointRequest> MergePointRequests(const std::vector<PointRequest>& requests);
+
 class ObserverBank {
  public:
-  // One observer per distinct key. REQUIRES: keys are distinct (merge requests first).
+  // One observer per request. REQUIRES: requests merged (MergePointRequests): no two at one
+  // point could share an observer.
   ObserverBank(ModelIdentity model, const std::vector<PointRequest>& points);
 
   const ModelIdentity& model() const { return model_; }
   size_t size() const { return keys_.size(); }
   const PointKey& key(size_t slot) const { return keys_[slot]; }
   const ObserverState& state(size_t slot) const { return states_[slot]; }
+  // The first observer at `key`, or the one serving `request` (see Serves).
   std::optional<size_t> SlotOf(const PointKey& key) const;
+  std::optional<size_t> SlotServing(const PointRequest& request) const;
   const ObserverState* Find(const PointKey& key) const;
+  const ObserverState* FindServing(const PointRequest& request) const;
 
-  // Folds one activation into the point's statistics.
+  // Folds one activation into the point's statistics, and into every slot that mirrors it.
   void Observe(size_t slot, const TensorView& activation);
+
+  // Declares that `follower` observes exactly the tensors `leader` observes (the same graph
+  // values, with the same options), so its statistics are copied rather than computed again.
+  // REQUIRES: equal options and no batches seen yet.
+  void Mirror(size_t follower, size_t leader);
 
   // Calibration batches run through the model (forward calls), counted by the front-end.
   int64_t batches() const { return batches_; }
@@ -66,6 +87,10 @@ class ObserverBank {
 
   // Folds another bank of the same model and points in. Throws qreport::Error otherwise.
   void Merge(const ObserverBank& other);
+
+  // Takes over the statistics and batch count of `saved` (a checkpoint of the same model and
+  // points), keeping this bank's mirrors. Throws qreport::Error(kInvalidArgument) otherwise.
+  void Restore(const ObserverBank& saved);
 
   // Writes the bank atomically (a temporary file in the same directory, then rename), so
   // a crash never leaves a half-written state. Throws qreport::Error(kIo).
@@ -75,10 +100,13 @@ class ObserverBank {
 
  private:
   ObserverBank() = default;
+  // Throws qreport::Error(kInvalidArgument) unless `other` has our model and observers.
+  void CheckSamePoints(const ObserverBank& other, const char* action) const;
 
   ModelIdentity model_;
   std::vector<PointKey> keys_;
   std::vector<ObserverState> states_;
+  std::vector<std::vector<size_t>> followers_;  // by leader slot; not saved
   int64_t batches_ = 0;
 };
 

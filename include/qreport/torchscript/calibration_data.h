@@ -1,9 +1,35 @@
-// Where calibration batches come from: NumPy files saved from Python, or synthetic data.
+// Where calibration batches come from: files saved from Python (NumPy .npy/.npz, directories
+// of them, TorchScript tensor containers), or synthetic data.
 //
-//   auto data = qreport::torchscript::NumpyData({"calib/b0.npy", "calib/b1.npz"});
+//   auto model = qreport::torchscript::Model::Load("model.pt");
+//   qreport::torchscript::DataOptions options;
+//   options.arguments = qreport::torchscript::ForwardArguments(model.module());
+//   auto data = qreport::torchscript::FileData({"calib/", "extra.npz", "c.pt:inputs"}, options);
 //   while (auto batch = data->Next()) prepared.Forward(std::move(*batch));
 //
-// Each batch is forward's argument list (one tensor per model input).
+// Each batch is forward's argument list (one tensor per model input). What FileData reads:
+//  - FILE.npy: one array, one input of one batch.
+//  - FILE.npz: one array per input. When an entry is named like one of forward's arguments
+//    (np.savez(path, x=..., y=...) for forward(self, x, y)) the entries are matched by name,
+//    and every entry must name an argument; otherwise (np.savez(path, a, b)) they are taken
+//    in archive order.
+//  - DIR: every *.npy and *.npz file in it, sorted by file name, one batch each (other
+//    files are ignored; a directory without any is an error).
+//  - ARCHIVE.pt:ATTR: attribute ATTR of a TorchScript module, saved in Python with
+//        m = torch.nn.Module(); m.inputs = tensors
+//        torch.jit.script(m).save("calib.pt")          # then: calib.pt:inputs
+//    A Tensor (one input, one batch), a tuple of tensors (one multi-input batch), a list of
+//    tensors (one batch each) or a list of tuples/lists of tensors (multi-input batches).
+//  - Several entries: their batches in the order given.
+// With batch_size = N > 0, every file holding one batch (a .npy, a .npz, a container's
+// Tensor or tuple) is split along dimension 0 into batches of N rows (the last may be
+// smaller); all its arrays must then have the same leading dimension. A container's list
+// is already a list of batches and is not split.
+//
+// Element types (DTypes::kModelDefaults): floating-point inputs (float16, float64, ...)
+// become float32, integer inputs (int8...int64, uint8) become int64 (embedding indices),
+// bool stays bool. A torch.save file cannot be read by LibTorch's C++ API; it is detected
+// and the error says how to re-save it.
 #ifndef QREPORT_TORCHSCRIPT_CALIBRATION_DATA_H_
 #define QREPORT_TORCHSCRIPT_CALIBRATION_DATA_H_
 
@@ -21,18 +47,55 @@ class CalibrationData {
  public:
   virtual ~CalibrationData() = default;
 
-  // The next batch, or nullopt when the data is exhausted. Throws qreport::Error(kIo or
-  // kBadData) naming the file that cannot be read.
+  // The next batch, or nullopt when the data is exhausted. Throws qreport::Error: kIo naming
+  // a file that cannot be read, kBadData naming the file (and input) whose content does not
+  // fit: empty arrays, a wrong number of inputs, an input missing by name.
   virtual std::optional<std::vector<c10::IValue>> Next() = 0;
 
   // How many batches there are, when known in advance.
   virtual std::optional<int64_t> size() const = 0;
+
+  // Where the batch the last Next() returned came from and what it holds, for naming it
+  // when the model rejects it: "calib/b3.npz: inputs 'x' (float32 [8,3,32,32]), 'y' (int64
+  // [8])". "" before the first Next() and when the last Next() threw or returned nullopt.
+  virtual std::string Describe() const = 0;
 };
 
-// One batch per file: a .npy file is one input; a .npz file holds one array per model
-// input, taken in archive order (np.savez(path, a, b) or np.savez(path, x=..., y=...)).
-// REQUIRES: paths non-empty (throws qreport::Error(kInvalidArgument) otherwise).
-std::unique_ptr<CalibrationData> NumpyData(std::vector<std::string> paths);
+// One argument of a module's forward (without `self`), as its schema declares it.
+struct ForwardArgument {
+  std::string name;
+  std::string type;                          // "Tensor", "Optional[Tensor]", ...
+  std::optional<c10::IValue> default_value;  // set when the argument may be left out
+};
+
+// forward's arguments, without `self`.
+// REQUIRES: `module` has a forward method (Model::Load checks it).
+std::vector<ForwardArgument> ForwardArguments(const torch::jit::Module& module);
+
+struct DataOptions {
+  // > 0: split each single-batch file into batches of this many rows along dimension 0.
+  // 0: every file is one batch.
+  int64_t batch_size = 0;
+  // forward's arguments (ForwardArguments(model.module())). When given, .npz entries are
+  // matched by name where they can be, missing optional arguments get their defaults, and
+  // every batch's input count is checked against them. Empty: inputs are passed in order,
+  // unchecked.
+  std::vector<ForwardArgument> arguments;
+  enum class DTypes {
+    kModelDefaults,  // floating -> float32, integer -> int64, bool kept (see the top)
+    kAsStored,       // pass every tensor as it was saved
+  } dtypes = DTypes::kModelDefaults;
+};
+
+// Batches from `entries` (files, directories, ARCHIVE.pt:ATTR; see the top of this file).
+// Directories and containers are listed and loaded here; NumPy files are read one at a time
+// in Next().
+// REQUIRES: entries non-empty and options.batch_size >= 0 (throws Error(kInvalidArgument)).
+// Throws Error(kIo) for an entry that does not exist or cannot be read, Error(kBadData) for
+// a directory without NumPy files, a torch.save file, or a container whose attribute is
+// missing, empty or not made of tensors.
+std::unique_ptr<CalibrationData> FileData(const std::vector<std::string>& entries,
+                                          const DataOptions& options = {});
 
 struct SyntheticOptions {
   std::vector<std::vector<int64_t>> input_shapes;  // one shape per model input

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "qreport/core/layer.h"
+#include "qreport/core/model_description.h"
 #include "qreport/torchscript/model.h"
 
 namespace qreport::torchscript {
@@ -39,16 +40,23 @@ class LayerGraph {
   // Linear/conv calls whose weight is not a module attribute.
   const std::vector<UnattributedCall>& unattributed() const { return unattributed_; }
 
+  // Every leaf module forward calls (layers included), in named_modules() order.
+  const std::vector<LeafModule>& leaf_modules() const { return leaf_modules_; }
+
   // The layer whose module is `fqn`, or nullptr. With several functional layers in one
   // module, the first.
   const LayerDescription* Find(std::string_view fqn) const;
 
  private:
-  LayerGraph(std::vector<LayerDescription> layers, std::vector<UnattributedCall> unattributed)
-      : layers_(std::move(layers)), unattributed_(std::move(unattributed)) {}
+  LayerGraph(std::vector<LayerDescription> layers, std::vector<UnattributedCall> unattributed,
+             std::vector<LeafModule> leaf_modules)
+      : layers_(std::move(layers)),
+        unattributed_(std::move(unattributed)),
+        leaf_modules_(std::move(leaf_modules)) {}
 
   std::vector<LayerDescription> layers_;
   std::vector<UnattributedCall> unattributed_;
+  std::vector<LeafModule> leaf_modules_;
 };
 
 }  // namespace qreport::torchscript

@@ -24,17 +24,19 @@ namespace qreport::torchscript {
 
 struct PrepareOptions {
   LayerGraphOptions graph;
-  // The points to observe. Empty: every layer's pre and post points, all statistics, with
-  // the input channel axis of each layer (1 for Conv, the last axis for Linear).
+  // The points to observe: a layer's input or output, or the (first tensor) input of any leaf
+  // module forward calls. Empty: every layer's pre and post points, all statistics, with the
+  // input channel axis of each layer (1 for Conv, the last axis for Linear).
   std::vector<PointRequest> points;
 };
 
 class PreparedModel {
  public:
   // Clones `model`'s module, puts the clone in eval mode and instruments its forward.
-  // Requests for the same point are merged (their statistics combined).
-  // Throws qreport::Error(kInvalidArgument) for a point whose layer does not exist, or two
-  // requests for one point with different channel axes or percentiles.
+  // Requests are merged (MergePointRequests); points that observe the very same graph values
+  // share one observer's work (the others mirror it).
+  // Throws qreport::Error(kInvalidArgument) for a point whose module does not exist or is
+  // never called, or an output point of a module that is not a layer.
   static PreparedModel Prepare(const Model& model, const PrepareOptions& options);
 
   // Runs one calibration batch (forward's arguments, without `self`) and returns forward's
@@ -43,6 +45,8 @@ class PreparedModel {
 
   // The layers as found in the instrumented graph.
   const std::vector<LayerDescription>& layers() const { return layers_; }
+  // Every leaf module forward calls, in named_modules() order.
+  const std::vector<LeafModule>& leaf_modules() const { return leaf_modules_; }
 
   const ObserverBank& bank() const { return *bank_; }
   ObserverBank& bank() { return *bank_; }
@@ -52,15 +56,18 @@ class PreparedModel {
 
  private:
   PreparedModel(torch::jit::Module module, std::shared_ptr<ObserverBank> bank,
-                std::vector<LayerDescription> layers, std::string model_path)
+                std::vector<LayerDescription> layers, std::vector<LeafModule> leaf_modules,
+                std::string model_path)
       : module_(std::move(module)),
         bank_(std::move(bank)),
         layers_(std::move(layers)),
+        leaf_modules_(std::move(leaf_modules)),
         model_path_(std::move(model_path)) {}
 
   torch::jit::Module module_;
   std::shared_ptr<ObserverBank> bank_;
   std::vector<LayerDescription> layers_;
+  std::vector<LeafModule> leaf_modules_;
   std::string model_path_;
 };
 

@@ -1,0 +1,193 @@
+#include "channel_scan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "quantile_select.h"
+
+namespace qreport::internal {
+namespace {
+
+// Below this many elements a batch is processed on one thread: starting threads costs more.
+constexpr int64_t kParallelThreshold = 1 << 15;
+
+struct ReadF32 {
+  using T = float;
+  static float Get(T v) { return v; }
+};
+struct ReadF64 {
+  using T = double;
+  static float Get(T v) { return static_cast<float>(v); }
+};
+struct ReadF16 {
+  using T = uint16_t;
+  static float Get(T v) { return HalfToFloat(v); }
+};
+struct ReadBF16 {
+  using T = uint16_t;
+  static float Get(T v) { return BFloat16ToFloat(v); }
+};
+template <typename I>
+struct ReadInt {
+  using T = I;
+  static float Get(T v) { return static_cast<float>(v); }
+};
+
+// Calls f(pointer, count, stride) for every innermost row of channel `c`.
+template <typename T, typename F>
+void ForEachRow(const TensorView& view, const Layout& layout, int64_t c, F&& f) {
+  const T* base = static_cast<const T*>(view.data()) + c * layout.channel_stride;
+  if (layout.other_dims == 0) {
+    f(base, int64_t{1}, int64_t{1});
+    return;
+  }
+  const int inner = layout.other_dims - 1;
+  const int64_t inner_size = layout.other_sizes[inner];
+  const int64_t inner_stride = layout.other_strides[inner];
+  int64_t index[TensorView::kMaxDims] = {};
+  int64_t offset = 0;
+  while (true) {
+    f(base + offset, inner_size, inner_stride);
+    int d = inner - 1;
+    for (; d >= 0; --d) {
+      offset += layout.other_strides[d];
+      if (++index[d] < layout.other_sizes[d]) break;
+      offset -= index[d] * layout.other_strides[d];
+      index[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+bool InnerContiguous(const Layout& layout) {
+  return layout.other_dims == 0 || layout.other_strides[layout.other_dims - 1] == 1 ||
+         layout.other_sizes[layout.other_dims - 1] == 1;
+}
+
+// Channel `c` as float runs: in place for float32 with a contiguous innermost dimension,
+// otherwise converted into `buffer` (per_channel floats) as one run.
+template <typename Reader>
+void RunsOf(const TensorView& view, const Layout& layout, int64_t c, float* buffer,
+            std::vector<FloatRun>& runs) {
+  using T = typename Reader::T;
+  runs.clear();
+  if (std::is_same_v<Reader, ReadF32> && InnerContiguous(layout)) {
+    ForEachRow<T>(view, layout, c, [&](const T* p, int64_t n, int64_t) {
+      if (!runs.empty() && runs.back().data + runs.back().size == reinterpret_cast<const float*>(p)) {
+        runs.back().size += n;  // rows that follow each other in memory make one run
+      } else {
+        runs.push_back({reinterpret_cast<const float*>(p), n});
+      }
+    });
+    return;
+  }
+  float* out = buffer;
+  ForEachRow<T>(view, layout, c, [&](const T* p, int64_t n, int64_t stride) {
+    for (int64_t i = 0; i < n; ++i) *out++ = Reader::Get(p[i * stride]);
+  });
+  runs.push_back({buffer, layout.per_channel});
+}
+
+// A channel with NaN or Inf values: its finite values are copied into `buffer` (which may be
+// where the runs are) and become its only run.
+void KeepFinite(std::vector<FloatRun>& runs, float* buffer, ChannelBatch& stats) {
+  float* out = buffer;
+  for (const FloatRun& run : runs) {
+    for (int64_t i = 0; i < run.size; ++i) {
+      const float v = run.data[i];
+      if (!std::isfinite(v)) {
+        ++stats.nonfinite;
+        continue;
+      }
+      stats.min = std::min(stats.min, v);
+      stats.max = std::max(stats.max, v);
+      *out++ = v;
+    }
+  }
+  stats.finite = out - buffer;
+  runs.assign(1, FloatRun{buffer, stats.finite});
+}
+
+template <typename Reader>
+void ScanChannelsAs(const TensorView& view, const Layout& layout, bool percentile, float q,
+                    std::vector<ChannelBatch>& out) {
+  const int64_t channels = layout.channels;
+  const bool parallel = view.numel() >= kParallelThreshold && channels > 1;
+#pragma omp parallel if (parallel)
+  {
+    SelectScratch scratch;
+    std::vector<FloatRun> runs;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t c = 0; c < channels; ++c) {
+      float* buffer = scratch.Channel(layout.per_channel);
+      RunsOf<Reader>(view, layout, c, buffer, runs);
+      const MinMax scanned = ScanMinMax(runs);
+      ChannelBatch stats;
+      if (scanned.nonfinite == 0) {
+        stats.min = scanned.min;
+        stats.max = scanned.max;
+        stats.finite = layout.per_channel;
+      } else {
+        KeepFinite(runs, buffer, stats);
+      }
+      if (percentile && stats.finite > 0) {
+        stats.comp = SelectKth(runs, stats.finite, LowerQuantileIndex(q, stats.finite), stats.min,
+                               stats.max, scratch);
+      }
+      out[static_cast<size_t>(c)] = stats;
+    }
+  }
+}
+
+}  // namespace
+
+Layout MakeLayout(const TensorView& view, int channel_axis) {
+  Layout layout;
+  const int axis = channel_axis < 0 ? channel_axis + view.dim() : channel_axis;
+  layout.has_axis = axis >= 0 && axis < view.dim();
+  for (int d = 0; d < view.dim(); ++d) {
+    if (layout.has_axis && d == axis) {
+      layout.channels = view.size(d);
+      layout.channel_stride = view.stride(d);
+      continue;
+    }
+    layout.other_sizes[layout.other_dims] = view.size(d);
+    layout.other_strides[layout.other_dims] = view.stride(d);
+    layout.per_channel *= view.size(d);
+    ++layout.other_dims;
+  }
+  return layout;
+}
+
+void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
+                  std::vector<ChannelBatch>& out) {
+  switch (view.dtype()) {
+    case DType::kFloat32:
+      return ScanChannelsAs<ReadF32>(view, layout, percentile, q, out);
+    case DType::kFloat64:
+      return ScanChannelsAs<ReadF64>(view, layout, percentile, q, out);
+    case DType::kFloat16:
+      return ScanChannelsAs<ReadF16>(view, layout, percentile, q, out);
+    case DType::kBFloat16:
+      return ScanChannelsAs<ReadBF16>(view, layout, percentile, q, out);
+    case DType::kInt64:
+      return ScanChannelsAs<ReadInt<int64_t>>(view, layout, percentile, q, out);
+    case DType::kInt32:
+      return ScanChannelsAs<ReadInt<int32_t>>(view, layout, percentile, q, out);
+    case DType::kInt16:
+      return ScanChannelsAs<ReadInt<int16_t>>(view, layout, percentile, q, out);
+    case DType::kInt8:
+      return ScanChannelsAs<ReadInt<int8_t>>(view, layout, percentile, q, out);
+    case DType::kUInt8:
+    case DType::kBool:
+      return ScanChannelsAs<ReadInt<uint8_t>>(view, layout, percentile, q, out);
+  }
+}
+
+int64_t LowerQuantileIndex(float q, int64_t count) {
+  const float rank = q * static_cast<float>(count - 1);
+  return std::min<int64_t>(static_cast<int64_t>(std::floor(rank)), count - 1);
+}
+
+}  // namespace qreport::internal

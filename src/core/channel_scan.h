@@ -1,0 +1,53 @@
+// Private to the core: what one batch says about each channel of an activation, the work of
+// ObserverState::Update. Values of any dtype are read as float32, as the reference converts
+// them; float32 channels made of contiguous runs are read in place, others are gathered into
+// a per-thread buffer first.
+#ifndef QREPORT_CORE_CHANNEL_SCAN_H_
+#define QREPORT_CORE_CHANNEL_SCAN_H_
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "qreport/core/tensor_view.h"
+
+namespace qreport::internal {
+
+// The tensor seen as channels x (all other elements). The other dimensions keep their
+// order; the innermost one is walked by pointer increments.
+struct Layout {
+  bool has_axis = false;
+  int64_t channels = 1;
+  int64_t channel_stride = 0;
+  int64_t per_channel = 1;
+  int other_dims = 0;
+  int64_t other_sizes[TensorView::kMaxDims] = {};
+  int64_t other_strides[TensorView::kMaxDims] = {};
+};
+
+// `channel_axis` may be negative (from the end) or out of range: then the whole tensor is
+// one channel and has_axis is false.
+Layout MakeLayout(const TensorView& view, int channel_axis);
+
+// One channel in one batch.
+struct ChannelBatch {
+  float min = std::numeric_limits<float>::infinity();  // over finite values
+  float max = -std::numeric_limits<float>::infinity();
+  float comp = 0.0f;  // the comp quantile; set only when asked for and finite > 0
+  int64_t finite = 0;
+  int64_t nonfinite = 0;
+};
+
+// Fills out[c] for every channel; the comp quantile (torch.quantile's "lower" interpolation
+// at q, over the finite values) only if `percentile`. Parallel over channels for large
+// tensors. REQUIRES: out.size() == layout.channels.
+void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
+                  std::vector<ChannelBatch>& out);
+
+// torch.quantile(..., interpolation="lower") on `count` sorted values: the rank is computed
+// in the dtype of q (float32), then floored. REQUIRES: count > 0.
+int64_t LowerQuantileIndex(float q, int64_t count);
+
+}  // namespace qreport::internal
+
+#endif  // QREPORT_CORE_CHANNEL_SCAN_H_

@@ -1,0 +1,69 @@
+#include "qreport/torchscript/calibrate.h"
+
+#include <filesystem>
+
+#include "qreport/core/error.h"
+
+namespace qreport::torchscript {
+namespace {
+
+// Restores a checkpoint into the prepared model's bank; returns the batches it holds.
+int64_t ResumeFrom(const std::string& path, ObserverBank& bank) {
+  const ObserverBank saved = ObserverBank::Load(path);
+  try {
+    bank.Restore(saved);
+  } catch (const Error& e) {
+    throw MakeError(e.kind(), "{}: {}", path, e.what());
+  }
+  return saved.batches();
+}
+
+}  // namespace
+
+CalibrationSummary Calibrate(PreparedModel& prepared, CalibrationData& data,
+                             const CalibrationOptions& options) {
+  QREPORT_CHECK(options.checkpoint_every >= 0, "checkpoint interval must not be negative, got {}",
+                options.checkpoint_every);
+  QREPORT_CHECK(!options.resume || !options.checkpoint_path.empty(),
+                "resuming needs the checkpoint's path");
+  CalibrationSummary summary;
+  const std::string& path = options.checkpoint_path;
+  if (options.resume && std::filesystem::exists(path)) {
+    summary.resumed_batches = ResumeFrom(path, prepared.bank());
+    // Skipping by reading keeps every source (synthetic ones included) in step.
+    for (int64_t i = 0; i < summary.resumed_batches; ++i) {
+      QREPORT_CHECK_KIND(data.Next().has_value(), ErrorKind::kBadData,
+                         "{}: the checkpoint holds {} batches but the data has only {}; is this "
+                         "the data it was calibrated on?",
+                         path, summary.resumed_batches, i);
+    }
+  }
+  const auto total = data.size();
+  int64_t checkpointed = summary.resumed_batches;
+  auto save = [&] {
+    prepared.bank().Save(path);
+    checkpointed = summary.total();
+    ++summary.checkpoints;
+  };
+  while (auto batch = data.Next()) {
+    try {
+      prepared.Forward(std::move(*batch));
+    } catch (const Error& e) {
+      if (path.empty() || checkpointed == 0) throw;
+      throw MakeError(e.kind(), "{} (batch {}; the checkpoint {} holds the first {} batches: "
+                                "--resume continues from there)",
+                      e.what(), summary.total() + 1, path, checkpointed);
+    }
+    ++summary.new_batches;
+    if (options.on_batch) options.on_batch(summary.total(), total);
+    if (!path.empty() && options.checkpoint_every > 0 &&
+        summary.total() % options.checkpoint_every == 0) {
+      save();
+    }
+  }
+  QREPORT_CHECK_KIND(summary.total() > 0, ErrorKind::kBadData, "no calibration batches were read");
+  if (!path.empty() && checkpointed != summary.total()) save();
+  return summary;
+}
+
+}  // namespace qreport::torchscript

@@ -1,0 +1,97 @@
+#include "analyze_command.h"
+
+#include <iostream>
+
+#include "output_files.h"
+#include "progress.h"
+#include "qreport/core/error.h"
+#include "qreport/core/report.h"
+#include "qreport/torchscript/calibrate.h"
+#include "qreport/torchscript/model_report.h"
+
+namespace qreport::cli {
+
+CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options) {
+  CLI::App* cmd = app.add_subcommand(
+      "analyze",
+      "Calibrate MODEL, then say layer by layer how to quantize it: per-channel or per-tensor "
+      "weights, dynamic or static activations, where input-weight equalization helps and "
+      "where activation outliers will hurt. Writes the recommended configuration with --out.");
+  cmd->add_option("model", options.model_path, "TorchScript archive")
+      ->required()
+      ->type_name("MODEL.pt");
+  AddDataOptions(cmd, options.data);
+  cmd->add_option("--state", options.state_path,
+                  "Report from statistics saved by 'qreport calibrate' (same detectors and "
+                  "options) instead of calibrating")
+      ->type_name("STATE");
+  AddDetectorOptions(cmd, options.detectors);
+  cmd->add_option("--qconfig", options.qconfig_path,
+                  "The configuration you quantize with today (JSON, see the README); default: "
+                  "PyTorch's default_qconfig (static activations, per-tensor weights)")
+      ->type_name("FILE");
+  cmd->add_option("--out,-o", options.out_dir,
+                  "Write report.json, qconfig_mapping.json, qconfig_mapping.py and "
+                  "equalization_mapping.json here (all or none)")
+      ->type_name("DIR");
+  cmd->add_flag("--no-fusion", options.no_fusion,
+                "Analyse raw layers (no BatchNorm folding or ReLU fusion)");
+  cmd->add_flag("--quiet,-q", options.quiet, "No progress line");
+  cmd->footer(
+      "\nExamples:\n"
+      "  qreport analyze resnet18.pt --input-shape 8,3,224,224 --batches 16 --out report/\n"
+      "  qreport analyze model.pt --data calib/ --detectors outlier,dynamic_static\n"
+      "  qreport analyze model.pt --state all.qstate --qconfig current.json --out report/\n");
+  return cmd;
+}
+
+void RunAnalyze(const AnalyzeOptions& options) {
+  QREPORT_CHECK(options.state_path.empty() || options.data.empty(),
+                "give either calibration data or --state, not both");
+  const auto model = torchscript::Model::Load(options.model_path);
+  torchscript::ModelReportOptions report_options;
+  report_options.graph.fusion = !options.no_fusion;
+  if (!options.qconfig_path.empty()) {
+    report_options.current = QConfigMapping::FromJsonFile(options.qconfig_path);
+  }
+  torchscript::ModelReport model_report(model, MakeDetectors(options.detectors), report_options);
+
+  if (!options.state_path.empty()) {
+    try {
+      model_report.UseState(ObserverBank::Load(options.state_path));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kInvalidArgument) throw;
+      throw MakeError(e.kind(), "{}: {}", options.state_path, e.what());
+    }
+  } else {
+    auto data = MakeData(options.data, model, "analyze");
+    torchscript::PreparedModel& prepared = model_report.PrepareDetailedCalibration();
+    ProgressBar progress("calibrating", data->size(), options.quiet);
+    torchscript::CalibrationOptions run;
+    run.on_batch = [&](int64_t done, std::optional<int64_t>) { progress.Update(done); };
+    try {
+      torchscript::Calibrate(prepared, *data, run);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kBadData || data->Describe().empty()) throw;
+      throw MakeError(e.kind(), "{}: {}", data->Describe(), e.what());
+    }
+    progress.Finish();
+  }
+
+  const Report& report = model_report.GenerateModelReport(/*remove_inserted_observers=*/true);
+  std::cout << RenderReportText(report);
+  if (options.out_dir.empty()) return;
+  const QConfigMapping mapping = model_report.GenerateQConfigMapping();
+  WriteOutputFiles(options.out_dir,
+                   {{"report.json", ReportToJson(report).dump(2) + "\n"},
+                    {"qconfig_mapping.json", mapping.ToJson().dump(2) + "\n"},
+                    {"qconfig_mapping.py", ToPython(mapping)},
+                    {"equalization_mapping.json",
+                     model_report.GenerateEqualizationMapping().dump(2) + "\n"}});
+  std::cout << fmt::format(
+      "\nwrote report.json, qconfig_mapping.json, qconfig_mapping.py and "
+      "equalization_mapping.json to {}\n",
+      options.out_dir);
+}
+
+}  // namespace qreport::cli

@@ -1,0 +1,23 @@
+// Writes a command's output files all-or-nothing: every file goes to a temporary name in the
+// target directory first and is renamed into place only when all of them were written, so a
+// failure never leaves a half-written or half-updated set behind.
+#ifndef QREPORT_TOOLS_OUTPUT_FILES_H_
+#define QREPORT_TOOLS_OUTPUT_FILES_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace qreport::cli {
+
+struct OutputFile {
+  std::string name;  // relative to the directory
+  std::string content;
+};
+
+// Creates `directory` if needed. Throws qreport::Error(kIo) naming the path on failure.
+void WriteOutputFiles(const std::string& directory, const std::vector<OutputFile>& files);
+
+}  // namespace qreport::cli
+
+#endif  // QREPORT_TOOLS_OUTPUT_FILES_H_
