@@ -1,6 +1,6 @@
 # Entry points for people and CI. Everything goes through CMake; this file only chains the
 # steps so that each target works on a fresh machine.
-#   make demo   install dependencies, build, run qreport on the bundled example
+#   make demo   install dependencies, build, inspect and analyze the bundled example
 #   make test   install dependencies, build, run every test
 #   make core-test   the torch-free core alone (no LibTorch needed)
 
@@ -31,6 +31,8 @@ demo: build
 	@$(PYTHON) examples/export_example.py $(BUILD)/demo
 	@echo "\$$ qreport inspect $(BUILD)/demo/small_cnn.pt"
 	@$(BUILD)/qreport inspect $(BUILD)/demo/small_cnn.pt
+	@echo "\$$ qreport analyze $(BUILD)/demo/small_cnn.pt --input-shape 8,3,32,32 --batches 16 --out $(BUILD)/demo/report"
+	@$(BUILD)/qreport analyze $(BUILD)/demo/small_cnn.pt --input-shape 8,3,32,32 --batches 16 --out $(BUILD)/demo/report
 
 core-test:
 	@scripts/install-deps --core

@@ -69,12 +69,7 @@ void RunAnalyze(const AnalyzeOptions& options) {
     ProgressBar progress("calibrating", data->size(), options.quiet);
     torchscript::CalibrationOptions run;
     run.on_batch = [&](int64_t done, std::optional<int64_t>) { progress.Update(done); };
-    try {
-      torchscript::Calibrate(prepared, *data, run);
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::kBadData || data->Describe().empty()) throw;
-      throw MakeError(e.kind(), "{}: {}", data->Describe(), e.what());
-    }
+    torchscript::Calibrate(prepared, *data, run);
     progress.Finish();
   }
 

@@ -9,6 +9,7 @@
 #include "qreport/core/observer_bank.h"
 #include "qreport/torchscript/calibrate.h"
 #include "qreport/torchscript/calibration_data.h"
+#include "qreport/torchscript/model_report.h"
 #include "qreport/torchscript/prepared_model.h"
 
 namespace qreport::cli {
@@ -52,32 +53,8 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
   cmd->add_option("model", options.model_path, "TorchScript archive")
       ->required()
       ->type_name("MODEL.pt");
-  auto* data =
-      cmd->add_option("--data", options.data,
-                      "Calibration batches, one per file: .npy (one input), .npz (one array per "
-                      "input, matched to forward's argument names, else in order), directories "
-                      "of them (sorted by name), or ARCHIVE.pt:ATTR (a TorchScript module's "
-                      "attribute: a tensor, or a list of batches of tensors). Floating arrays "
-                      "become float32, integer arrays int64")
-          ->type_name("FILE|DIR|ARCHIVE.pt:ATTR...");
-  cmd->add_option("--batch-size", options.batch_size,
-                  "Split each data file along dimension 0 into batches of N rows (the last may "
-                  "be smaller); without it each file is one batch")
-      ->check(CLI::PositiveNumber)
-      ->needs(data)
-      ->type_name("N");
-  auto* shape = cmd->add_option("--input-shape", options.input_shapes,
-                                "Synthetic data of this shape instead (repeat for several "
-                                "inputs), e.g. --input-shape 8,3,224,224")
-                    ->type_name("N,C,...");
-  data->excludes(shape);
-  cmd->add_option("--batches", options.batches, "Number of synthetic batches")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", options.seed, "Seed of the synthetic data")->capture_default_str();
-  cmd->add_option("--distribution", options.distribution, "Synthetic values: normal or uniform")
-      ->check(CLI::IsMember({"normal", "uniform"}))
-      ->capture_default_str();
+  AddDataOptions(cmd, options.data);
+  AddDetectorOptions(cmd, options.detectors);
   cmd->add_option("--state", options.state_path, "Where to write the state (written atomically)")
       ->required()
       ->type_name("OUT");
@@ -117,31 +94,14 @@ CLI::App* AddMergeCommand(CLI::App& app, MergeOptions& options) {
 }
 
 void RunCalibrate(const CalibrateOptions& options) {
-  QREPORT_CHECK(!options.data.empty() || !options.input_shapes.empty(),
-                "calibrate needs data: --data FILE... or --input-shape N,C,...");
   const auto model = torchscript::Model::Load(options.model_path);
-  torchscript::PrepareOptions prepare;
-  prepare.graph.fusion = !options.no_fusion;
-  auto prepared = torchscript::PreparedModel::Prepare(model, prepare);
-
-  std::unique_ptr<torchscript::CalibrationData> data;
-  if (!options.data.empty()) {
-    torchscript::DataOptions files;
-    files.batch_size = options.batch_size;
-    files.arguments = torchscript::ForwardArguments(model.module());
-    data = torchscript::FileData(options.data, files);
-  } else {
-    torchscript::SyntheticOptions synthetic;
-    for (const std::string& shape : options.input_shapes) {
-      synthetic.input_shapes.push_back(torchscript::ParseShape(shape));
-    }
-    synthetic.batches = options.batches;
-    synthetic.seed = options.seed;
-    synthetic.distribution = options.distribution == "uniform"
-                                 ? torchscript::SyntheticOptions::Distribution::kUniform
-                                 : torchscript::SyntheticOptions::Distribution::kNormal;
-    data = torchscript::SyntheticData(synthetic);
-  }
+  auto data = MakeData(options.data, model, "calibrate");
+  // The detectors decide what is observed, so 'qreport analyze --state' can report from the
+  // result with the same detectors and options.
+  torchscript::ModelReportOptions report_options;
+  report_options.graph.fusion = !options.no_fusion;
+  torchscript::ModelReport model_report(model, MakeDetectors(options.detectors), report_options);
+  torchscript::PreparedModel& prepared = model_report.PrepareDetailedCalibration();
 
   ProgressBar progress("calibrating", data->size(), options.quiet);
   torchscript::CalibrationOptions run;
@@ -149,15 +109,7 @@ void RunCalibrate(const CalibrateOptions& options) {
   run.checkpoint_every = options.checkpoint_every;
   run.resume = options.resume;
   run.on_batch = [&](int64_t done, std::optional<int64_t>) { progress.Update(done); };
-  const torchscript::CalibrationSummary summary = [&] {
-    try {
-      return torchscript::Calibrate(prepared, *data, run);
-    } catch (const Error& e) {
-      // A batch the model rejected: name the file and the inputs it came from.
-      if (e.kind() != ErrorKind::kBadData || data->Describe().empty()) throw;
-      throw MakeError(e.kind(), "{}: {}", data->Describe(), e.what());
-    }
-  }();
+  const torchscript::CalibrationSummary summary = torchscript::Calibrate(prepared, *data, run);
   progress.Finish();
   const int64_t done = summary.total();
   WarnAboutObserverIssues(prepared.bank());

@@ -8,16 +8,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "data_options.h"
+#include "detector_options.h"
+
 namespace qreport::cli {
 
 struct CalibrateOptions {
   std::string model_path;
-  std::vector<std::string> data;
-  int64_t batch_size = 0;  // 0: each data file is one batch
-  std::vector<std::string> input_shapes;
-  int64_t batches = 8;
-  uint64_t seed = 0;
-  std::string distribution = "normal";
+  DataSelection data;
+  DetectorSelection detectors;  // whose observers to fill (all four by default)
   std::string state_path;
   int64_t checkpoint_every = 100;
   bool resume = false;

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <type_traits>
 
-#include "quantile_select.h"
 
 namespace qreport::internal {
 namespace {
@@ -89,29 +88,9 @@ void RunsOf(const TensorView& view, const Layout& layout, int64_t c, float* buff
   runs.push_back({buffer, layout.per_channel});
 }
 
-// A channel with NaN or Inf values: its finite values are copied into `buffer` (which may be
-// where the runs are) and become its only run.
-void KeepFinite(std::vector<FloatRun>& runs, float* buffer, ChannelBatch& stats) {
-  float* out = buffer;
-  for (const FloatRun& run : runs) {
-    for (int64_t i = 0; i < run.size; ++i) {
-      const float v = run.data[i];
-      if (!std::isfinite(v)) {
-        ++stats.nonfinite;
-        continue;
-      }
-      stats.min = std::min(stats.min, v);
-      stats.max = std::max(stats.max, v);
-      *out++ = v;
-    }
-  }
-  stats.finite = out - buffer;
-  runs.assign(1, FloatRun{buffer, stats.finite});
-}
-
 template <typename Reader>
 void ScanChannelsAs(const TensorView& view, const Layout& layout, bool percentile, float q,
-                    std::vector<ChannelBatch>& out) {
+                    std::vector<ChannelSummary>& out) {
   const int64_t channels = layout.channels;
   const bool parallel = view.numel() >= kParallelThreshold && channels > 1;
 #pragma omp parallel if (parallel)
@@ -120,22 +99,8 @@ void ScanChannelsAs(const TensorView& view, const Layout& layout, bool percentil
     std::vector<FloatRun> runs;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t c = 0; c < channels; ++c) {
-      float* buffer = scratch.Channel(layout.per_channel);
-      RunsOf<Reader>(view, layout, c, buffer, runs);
-      const MinMax scanned = ScanMinMax(runs);
-      ChannelBatch stats;
-      if (scanned.nonfinite == 0) {
-        stats.min = scanned.min;
-        stats.max = scanned.max;
-        stats.finite = layout.per_channel;
-      } else {
-        KeepFinite(runs, buffer, stats);
-      }
-      if (percentile && stats.finite > 0) {
-        stats.comp = SelectKth(runs, stats.finite, LowerQuantileIndex(q, stats.finite), stats.min,
-                               stats.max, scratch);
-      }
-      out[static_cast<size_t>(c)] = stats;
+      RunsOf<Reader>(view, layout, c, scratch.Channel(layout.per_channel), runs);
+      out[static_cast<size_t>(c)] = SummarizeChannel(runs, percentile ? q : 0.0f, scratch);
     }
   }
 }
@@ -161,7 +126,7 @@ Layout MakeLayout(const TensorView& view, int channel_axis) {
 }
 
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
-                  std::vector<ChannelBatch>& out) {
+                  std::vector<ChannelSummary>& out) {
   switch (view.dtype()) {
     case DType::kFloat32:
       return ScanChannelsAs<ReadF32>(view, layout, percentile, q, out);
@@ -183,11 +148,6 @@ void ScanChannels(const TensorView& view, const Layout& layout, bool percentile,
     case DType::kBool:
       return ScanChannelsAs<ReadInt<uint8_t>>(view, layout, percentile, q, out);
   }
-}
-
-int64_t LowerQuantileIndex(float q, int64_t count) {
-  const float rank = q * static_cast<float>(count - 1);
-  return std::min<int64_t>(static_cast<int64_t>(std::floor(rank)), count - 1);
 }
 
 }  // namespace qreport::internal

@@ -6,10 +6,10 @@
 #define QREPORT_CORE_CHANNEL_SCAN_H_
 
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "qreport/core/tensor_view.h"
+#include "quantile_select.h"
 
 namespace qreport::internal {
 
@@ -29,24 +29,11 @@ struct Layout {
 // one channel and has_axis is false.
 Layout MakeLayout(const TensorView& view, int channel_axis);
 
-// One channel in one batch.
-struct ChannelBatch {
-  float min = std::numeric_limits<float>::infinity();  // over finite values
-  float max = -std::numeric_limits<float>::infinity();
-  float comp = 0.0f;  // the comp quantile; set only when asked for and finite > 0
-  int64_t finite = 0;
-  int64_t nonfinite = 0;
-};
-
 // Fills out[c] for every channel; the comp quantile (torch.quantile's "lower" interpolation
 // at q, over the finite values) only if `percentile`. Parallel over channels for large
 // tensors. REQUIRES: out.size() == layout.channels.
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
-                  std::vector<ChannelBatch>& out);
-
-// torch.quantile(..., interpolation="lower") on `count` sorted values: the rank is computed
-// in the dtype of q (float32), then floored. REQUIRES: count > 0.
-int64_t LowerQuantileIndex(float q, int64_t count);
+                  std::vector<ChannelSummary>& out);
 
 }  // namespace qreport::internal
 

@@ -18,18 +18,17 @@ DetectorRegistry DetectorRegistry::BuiltIn() {
                [](const DetectorOptions& options) {
                  return MakeEqualizationDetector(options.equalization);
                });
-  registry.Add("outlier_detector", "outlier", [](const DetectorOptions& options) {
-    return MakeOutlierDetector(options.outlier);
-  });
+  registry.Add("outlier_detector", "outlier",
+               [](const DetectorOptions& options) { return MakeOutlierDetector(options.outlier); });
   return registry;
 }
 
 void DetectorRegistry::Add(std::string name, std::string short_name, Factory factory) {
   for (const Entry& entry : entries_) {
-    QREPORT_CHECK(entry.name != name && entry.short_name != name &&
-                      (short_name.empty() ||
-                       (entry.name != short_name && entry.short_name != short_name)),
-                  "detector name '{}' ('{}') is already registered", name, short_name);
+    QREPORT_CHECK(
+        entry.name != name && entry.short_name != name &&
+            (short_name.empty() || (entry.name != short_name && entry.short_name != short_name)),
+        "detector name '{}' ('{}') is already registered", name, short_name);
   }
   entries_.push_back({std::move(name), std::move(short_name), std::move(factory)});
 }

@@ -54,7 +54,8 @@ class EqualizationDetector : public Detector {
   std::vector<PointRequest> RequestObservers(const ModelDescription& model) const override {
     std::vector<PointRequest> requests;
     for (const LayerDescription& layer : model.layers) {
-      if (Covered(layer)) requests.push_back({{layer.fqn, ObservationPosition::kPre}, Input(layer)});
+      if (Covered(layer))
+        requests.push_back({{layer.fqn, ObservationPosition::kPre}, Input(layer)});
     }
     return requests;
   }
@@ -114,8 +115,7 @@ class EqualizationDetector : public Detector {
     }
     if (input->channels() == 0) {
       return input->num_batches() > 0 || input->issues().missing_axis_batches > 0
-                 ? fmt::format("the input has no axis {} to take channels along",
-                               f.channel_axis)
+                 ? fmt::format("the input has no axis {} to take channels along", f.channel_axis)
                  : std::string("layer was never called during calibration");
     }
     const Ranges in = RangesOf(*input);
@@ -150,8 +150,8 @@ class EqualizationDetector : public Detector {
       f.channel_recommended.push_back(yes);
       recommended += yes ? 1 : 0;
     }
-    f.recommended = static_cast<double>(recommended) / static_cast<double>(input_channels) >=
-                    kChannelFraction;
+    f.recommended =
+        static_cast<double>(recommended) / static_cast<double>(input_channels) >= kChannelFraction;
     return std::nullopt;
   }
 
@@ -164,10 +164,10 @@ void EqualizationOptions::Validate() const {
   QREPORT_CHECK(ratio_threshold > 0 && ratio_threshold < 1,
                 "input_weight_equalization_detector: ratio threshold must be in (0, 1), got {}",
                 ratio_threshold);
-  QREPORT_CHECK(!channel_axis || (*channel_axis >= -TensorView::kMaxDims &&
-                                  *channel_axis < TensorView::kMaxDims),
-                "input_weight_equalization_detector: channel axis {} is out of range",
-                *channel_axis);
+  QREPORT_CHECK(
+      !channel_axis ||
+          (*channel_axis >= -TensorView::kMaxDims && *channel_axis < TensorView::kMaxDims),
+      "input_weight_equalization_detector: channel axis {} is out of range", *channel_axis);
 }
 
 std::unique_ptr<Detector> MakeEqualizationDetector(const EqualizationOptions& options) {

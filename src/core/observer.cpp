@@ -9,7 +9,7 @@
 namespace qreport {
 namespace {
 
-using internal::ChannelBatch;
+using internal::ChannelSummary;
 using internal::Layout;
 using internal::MakeLayout;
 
@@ -71,12 +71,12 @@ void ObserverState::Update(const TensorView& batch) {
   if (!channel_stats) layout = MakeLayout(batch, TensorView::kMaxDims);  // one "channel"
   const bool percentile = channel_stats && (options_.statistics & kPercentileStatistics) != 0;
 
-  std::vector<ChannelBatch> per_channel(static_cast<size_t>(layout.channels));
+  std::vector<ChannelSummary> per_channel(static_cast<size_t>(layout.channels));
   internal::ScanChannels(batch, layout, percentile, options_.comp_percentile, per_channel);
 
   float batch_min = kInf;
   float batch_max = -kInf;
-  for (const ChannelBatch& c : per_channel) {
+  for (const ChannelSummary& c : per_channel) {
     issues_.nonfinite_values += c.nonfinite;
     batch_min = std::min(batch_min, c.min);
     batch_max = std::max(batch_max, c.max);
@@ -96,13 +96,13 @@ void ObserverState::Update(const TensorView& batch) {
 
   if (min_val_.empty()) EnsureChannels(layout.channels);
   for (size_t c = 0; c < per_channel.size(); ++c) {
-    const ChannelBatch& stats = per_channel[c];
+    const ChannelSummary& stats = per_channel[c];
     if (stats.finite == 0) continue;
     min_val_[c] = std::min(min_val_[c], stats.min);
     max_val_[c] = std::max(max_val_[c], stats.max);
     if (!percentile) continue;
-    if (stats.comp != 0.0f || stats.max != 0.0f) {
-      ratio_sum_[c] += NanToNum(stats.max / stats.comp);
+    if (stats.quantile != 0.0f || stats.max != 0.0f) {
+      ratio_sum_[c] += NanToNum(stats.max / stats.quantile);
       ++percentile_batches_[c];
     }
     if (stats.max - stats.min == 0.0f) ++constant_batches_[c];

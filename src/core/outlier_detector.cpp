@@ -102,9 +102,8 @@ class OutlierDetector : public Detector {
       }
       f.ratios.push_back(ratio);
       f.outliers.push_back(ratio > threshold);
-      f.sufficient_batches.push_back(static_cast<float>(used) /
-                                         static_cast<float>(f.total_batches) >=
-                                     fraction);
+      f.sufficient_batches.push_back(
+          static_cast<float>(used) / static_cast<float>(f.total_batches) >= fraction);
       f.dead_channels.push_back(dead);
     }
     return std::nullopt;

@@ -49,8 +49,7 @@ class PerChannelDetector : public Detector {
       // configuration the user gives applies to float layers (spec B1: the reference
       // instantiates the observer class without its arguments and misreads QAT configs).
       const std::optional<WeightScheme> in_model =
-          i < model.weight_scheme_in_model.size() ? model.weight_scheme_in_model[i]
-                                                  : std::nullopt;
+          i < model.weight_scheme_in_model.size() ? model.weight_scheme_in_model[i] : std::nullopt;
       if (in_model) {
         finding.per_channel_used = *in_model == WeightScheme::kPerChannel;
         finding.configuration_source = "the model's fake-quant";
@@ -61,7 +60,8 @@ class PerChannelDetector : public Detector {
         // An empty mapping is PyTorch's default_qconfig for every module.
         finding.configuration_source = context.current.empty() ? "default_qconfig" : "--qconfig";
       }
-      report.advice.push_back({layer.fqn, std::nullopt, finding.per_channel_supported, std::nullopt});
+      report.advice.push_back(
+          {layer.fqn, std::nullopt, finding.per_channel_supported, std::nullopt});
       report.findings.emplace_back(std::move(finding));
     }
     return report;

@@ -247,14 +247,15 @@ QConfigMapping ParseMapping(const Json& json) {
   return mapping;
 }
 
-Json QConfigToJson(const std::optional<QConfig>& config) {
+using OrderedJson = nlohmann::ordered_json;
+
+OrderedJson QConfigToJson(const std::optional<QConfig>& config) {
   if (!config) return nullptr;
   return {{"activation", ToString(config->activation)}, {"weight", ToString(config->weight)}};
 }
 
-Json EntriesToJson(const std::vector<std::pair<std::string, std::optional<QConfig>>>& entries,
-                   const char* key_name) {
-  Json list = Json::array();
+OrderedJson EntriesToJson(const QConfigMapping::Entries& entries, const char* key_name) {
+  OrderedJson list = OrderedJson::array();
   for (const auto& [key, config] : entries) {
     list.push_back({{key_name, key}, {"qconfig", QConfigToJson(config)}});
   }
@@ -285,8 +286,8 @@ QConfigMapping QConfigMapping::FromJsonFile(const std::string& path) {
   }
 }
 
-nlohmann::json QConfigMapping::ToJson() const {
-  Json json = {{"schema_version", kSchemaVersion}};
+nlohmann::ordered_json QConfigMapping::ToJson() const {
+  OrderedJson json = {{"schema_version", kSchemaVersion}};
   if (has_global_) json["global"] = QConfigToJson(global_);
   json["object_type"] = EntriesToJson(object_type_, "type");
   json["module_name_regex"] = EntriesToJson(module_name_regex_, "regex");

@@ -58,8 +58,10 @@ constexpr const char* kFooter = R"py(
 def _describe(qconfig):
     if qconfig is None:
         return "not quantized"
-    activation = "dynamic" if qconfig.activation is default_dynamic_quant_observer else "static"
-    weight = "per_channel" if qconfig.weight is default_per_channel_weight_observer else "per_tensor"
+    dynamic = qconfig.activation is default_dynamic_quant_observer
+    per_channel = qconfig.weight is default_per_channel_weight_observer
+    activation = "dynamic" if dynamic else "static"
+    weight = "per_channel" if per_channel else "per_tensor"
     return f"{activation} activations, {weight} weights"
 
 

@@ -5,23 +5,151 @@
 #include <cstring>
 #include <limits>
 
+#include "qreport/core/error.h"
+
 namespace qreport::internal {
 namespace {
 
 constexpr float kFloatMax = std::numeric_limits<float>::max();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// Independent accumulators, one per lane, so the loops vectorize without reassociating
+// The two passes are compiled for plain x86-64 (SSE2), AVX2 and AVX-512; the loader picks
+// the best the CPU has (GCC function multiversioning, resolved once through an ifunc).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define QREPORT_VECTOR_CLONES \
+  __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define QREPORT_VECTOR_CLONES
+#endif
+
+// Independent accumulators, one per lane, so the loops vectorise without reassociating
 // floating-point operations (which -O3 alone does not allow).
 constexpr int kLanes = 16;
+// Per-lane int32 counts cannot overflow within a block (each lane counts at most a
+// sixteenth of it, plus a tail of fewer than 16 per run).
 constexpr int64_t kBlock = int64_t{1} << 30;
+constexpr int kThresholds = 8;
+// Where the thresholds sit around the sample's estimate of rank k, in standard deviations
+// of that estimate: the k-th value falls between the inner ones most of the time.
+constexpr double kThresholdOffsets[kThresholds] = {-4, -2, -1, -0.35, 0.35, 1, 2, 4};
+constexpr int64_t kMinSample = 16;
+constexpr int64_t kMaxSample = 2048;
 
-// Copies every value of the runs to `out`, in order.
-void CopyAll(const std::vector<FloatRun>& runs, float* out) {
-  for (const FloatRun& run : runs) {
-    std::memcpy(out, run.data, static_cast<size_t>(run.size) * sizeof(float));
-    out += run.size;
+struct PassResult {
+  float min = kInf;
+  float max = -kInf;
+  int64_t nonfinite = 0;
+  int64_t below[kThresholds] = {};  // values < thresholds[t]
+};
+
+// Min and max (`v < m ? v : m` never picks a NaN, and is what minps/maxps compute; an Inf is
+// included), non-finite values, and values below each of `T` thresholds.
+template <int T>
+inline __attribute__((always_inline)) void PassBody(const FloatRun* runs, size_t run_count,
+                                                    const float* thresholds, PassResult& result) {
+  float threshold[T > 0 ? T : 1];
+  for (int t = 0; t < T; ++t) threshold[t] = thresholds[t];
+  float lane_min[kLanes];
+  float lane_max[kLanes];
+  int32_t lane_nonfinite[kLanes];
+  int32_t lane_below[T > 0 ? T : 1][kLanes];
+  std::fill_n(lane_min, kLanes, kInf);
+  std::fill_n(lane_max, kLanes, -kInf);
+  std::fill_n(lane_nonfinite, kLanes, 0);
+  std::fill_n(&lane_below[0][0], (T > 0 ? T : 1) * kLanes, 0);
+  const auto flush = [&] {
+    for (int j = 0; j < kLanes; ++j) {
+      result.nonfinite += lane_nonfinite[j];
+      lane_nonfinite[j] = 0;
+      for (int t = 0; t < T; ++t) {
+        result.below[t] += lane_below[t][j];
+        lane_below[t][j] = 0;
+      }
+    }
+  };
+  int64_t since_flush = 0;
+  for (size_t r = 0; r < run_count; ++r) {
+    for (int64_t start = 0; start < runs[r].size; start += kBlock) {
+      const float* p = runs[r].data + start;
+      const int64_t n = std::min(kBlock, runs[r].size - start);
+      if (since_flush + n > kBlock) {
+        flush();
+        since_flush = 0;
+      }
+      since_flush += n;
+      int64_t i = 0;
+      for (; i + kLanes <= n; i += kLanes) {
+        for (int j = 0; j < kLanes; ++j) {
+          const float v = p[i + j];
+          lane_min[j] = v < lane_min[j] ? v : lane_min[j];
+          lane_max[j] = v > lane_max[j] ? v : lane_max[j];
+          lane_nonfinite[j] += !(std::fabs(v) <= kFloatMax);
+          for (int t = 0; t < T; ++t) lane_below[t][j] += v < threshold[t];
+        }
+      }
+      for (int j = 0; i < n; ++i, ++j) {  // the tail, spread over the lanes
+        const float v = p[i];
+        lane_min[j] = v < lane_min[j] ? v : lane_min[j];
+        lane_max[j] = v > lane_max[j] ? v : lane_max[j];
+        lane_nonfinite[j] += !(std::fabs(v) <= kFloatMax);
+        for (int t = 0; t < T; ++t) lane_below[t][j] += v < threshold[t];
+      }
+    }
   }
+  flush();
+  for (int j = 0; j < kLanes; ++j) {
+    result.min = std::min(result.min, lane_min[j]);
+    result.max = std::max(result.max, lane_max[j]);
+  }
+}
+
+QREPORT_VECTOR_CLONES
+void MinMaxPass(const FloatRun* runs, size_t run_count, PassResult* result) {
+  PassBody<0>(runs, run_count, nullptr, *result);
+}
+
+QREPORT_VECTOR_CLONES
+void ThresholdPass(const FloatRun* runs, size_t run_count, const float* thresholds,
+                   PassResult* result) {
+  PassBody<kThresholds>(runs, run_count, thresholds, *result);
+}
+
+// Copies the values in [lo, hi) to `out`, in order, and returns how many there are. A
+// vectorised loop marks a chunk's values; groups of eight without a mark (most of them) are
+// skipped with one test. REQUIRES: `out` has room for one more value than is copied.
+QREPORT_VECTOR_CLONES
+int64_t CollectPass(const FloatRun* runs, size_t run_count, float lo, float hi, float* out) {
+  constexpr int64_t kChunk = 256;
+  alignas(64) uint8_t inside[kChunk];
+  int64_t count = 0;
+  for (size_t r = 0; r < run_count; ++r) {
+    for (int64_t start = 0; start < runs[r].size; start += kChunk) {
+      const float* p = runs[r].data + start;
+      const int64_t n = std::min(kChunk, runs[r].size - start);
+      for (int64_t j = 0; j < n; ++j) inside[j] = (p[j] >= lo) & (p[j] < hi);
+      int64_t j = 0;
+      for (; j + 8 <= n; j += 8) {
+        uint64_t group;
+        std::memcpy(&group, inside + j, sizeof(group));
+        if (group == 0) continue;
+        for (int64_t g = j; g < j + 8; ++g) {
+          out[count] = p[g];  // kept only if inside: branch-free compaction
+          count += inside[g];
+        }
+      }
+      for (; j < n; ++j) {
+        out[count] = p[j];
+        count += inside[j];
+      }
+    }
+  }
+  return count;
+}
+
+int64_t TotalSize(const std::vector<FloatRun>& runs) {
+  int64_t total = 0;
+  for (const FloatRun& run : runs) total += run.size;
+  return total;
 }
 
 float NthOf(float* values, int64_t count, int64_t n) {
@@ -29,39 +157,75 @@ float NthOf(float* values, int64_t count, int64_t n) {
   return values[n];
 }
 
-// Every `stride`-th value, the first at stride / 2, counting across run boundaries.
+// One finite value from every block of `stride` values (counting across runs), at a
+// pseudo-random place in the block: a fixed stride would alias with the image width and, say,
+// sample only the border columns. The generator is seeded the same way every time.
 void Sample(const std::vector<FloatRun>& runs, int64_t stride, std::vector<float>& sample) {
   sample.clear();
-  int64_t i = stride / 2;
+  uint64_t state = 0x9E3779B97F4A7C15u;
+  const auto next = [&] {  // xorshift64
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<int64_t>(((state >> 32) * static_cast<uint64_t>(stride)) >> 32);
+  };
+  int64_t target = next();  // position of the next sample, relative to the current run
+  int64_t block = 0;        // start of the target's block, relative to the current run
   for (const FloatRun& run : runs) {
-    for (; i < run.size; i += stride) sample.push_back(run.data[i]);
-    i -= run.size;
+    while (target < run.size) {
+      if (std::isfinite(run.data[target])) sample.push_back(run.data[target]);
+      block += stride;
+      target = block + next();
+    }
+    target -= run.size;
+    block -= run.size;
   }
 }
 
-struct Window {
-  int64_t below = 0;  // values < lo
-  int64_t inside = 0;  // values in [lo, hi], copied to the front of `out`
-};
-
-// One pass: counts the values below lo and copies those in [lo, hi] to `out`.
-// REQUIRES: `out` holds as many floats as the runs have values.
-Window CollectWindow(const std::vector<FloatRun>& runs, float lo, float hi, float* out) {
-  Window window;
-  int64_t inside = 0;
-  for (const FloatRun& run : runs) {
-    const float* p = run.data;
-    int64_t below = 0;
-    for (int64_t i = 0; i < run.size; ++i) {
-      const float v = p[i];
-      below += v < lo;
-      out[inside] = v;  // kept only if inside the window: branch-free compaction
-      inside += (v >= lo) & (v <= hi);
-    }
-    window.below += below;
+// Eight sorted thresholds around the sample's estimate of the value of rank k. Only the
+// sample's values between the lowest and highest threshold rank are sorted.
+void ChooseThresholds(std::vector<float>& sample, int64_t k, int64_t total, float* thresholds) {
+  const auto s = static_cast<int64_t>(sample.size());
+  if (s == 0) {
+    std::fill_n(thresholds, kThresholds, 0.0f);
+    return;
   }
-  window.inside = inside;
-  return window;
+  const double p = (static_cast<double>(k) + 0.5) / static_cast<double>(total);
+  const double center = p * static_cast<double>(s) - 0.5;
+  const double sigma = std::max(0.5, std::sqrt(static_cast<double>(s) * p * (1 - p)));
+  int64_t rank[kThresholds];
+  for (int t = 0; t < kThresholds; ++t) {
+    rank[t] = std::clamp<int64_t>(std::lround(center + kThresholdOffsets[t] * sigma), 0, s - 1);
+  }
+  const auto at = [&](int64_t r) { return sample.begin() + static_cast<std::ptrdiff_t>(r); };
+  std::nth_element(at(0), at(rank[0]), at(s));
+  if (rank[kThresholds - 1] > rank[0]) {
+    std::nth_element(at(rank[0] + 1), at(rank[kThresholds - 1]), at(s));
+    std::sort(at(rank[0] + 1), at(rank[kThresholds - 1]));
+  }
+  for (int t = 0; t < kThresholds; ++t) thresholds[t] = *at(rank[t]);
+  // A value the sample holds several times (the zeros of a ReLU) gets a threshold just above
+  // it too, so the count of values equal to it is known and the k-th value may be one of
+  // them without copying any.
+  for (int t = 1; t < kThresholds; ++t) {
+    if (thresholds[t] <= thresholds[t - 1]) {
+      thresholds[t] = std::nextafter(thresholds[t - 1], kInf);
+    }
+  }
+}
+
+// A channel with NaN or Inf values: its finite values, copied into scratch.Channel (which
+// may be where the runs are).
+std::vector<FloatRun> FiniteValues(const std::vector<FloatRun>& runs, int64_t total,
+                                   SelectScratch& scratch) {
+  float* const begin = scratch.Channel(total);
+  float* out = begin;
+  for (const FloatRun& run : runs) {
+    for (int64_t i = 0; i < run.size; ++i) {
+      if (std::isfinite(run.data[i])) *out++ = run.data[i];
+    }
+  }
+  return {FloatRun{begin, out - begin}};
 }
 
 }  // namespace
@@ -74,97 +238,93 @@ float* SelectScratch::Buffer::Get(int64_t size) {
   return data_.get();
 }
 
-MinMax ScanMinMax(const std::vector<FloatRun>& runs) {
-  float lane_min[kLanes];
-  float lane_max[kLanes];
-  int32_t lane_nonfinite[kLanes];
-  std::fill_n(lane_min, kLanes, kInf);
-  std::fill_n(lane_max, kLanes, -kInf);
-  std::fill_n(lane_nonfinite, kLanes, 0);
-  int64_t nonfinite = 0;
-  for (const FloatRun& run : runs) {
-    // Per-lane counts stay below 2^31 within a block.
-    for (int64_t start = 0; start < run.size; start += kBlock) {
-      const float* p = run.data + start;
-      const int64_t n = std::min(kBlock, run.size - start);
-      int64_t i = 0;
-      for (; i + kLanes <= n; i += kLanes) {
-        for (int j = 0; j < kLanes; ++j) {
-          const float v = p[i + j];
-          // `v < m ? v : m` never picks a NaN, and is what minps/maxps compute.
-          lane_min[j] = v < lane_min[j] ? v : lane_min[j];
-          lane_max[j] = v > lane_max[j] ? v : lane_max[j];
-          lane_nonfinite[j] += !(std::fabs(v) <= kFloatMax);
-        }
-      }
-      for (; i < n; ++i) {
-        const float v = p[i];
-        lane_min[0] = v < lane_min[0] ? v : lane_min[0];
-        lane_max[0] = v > lane_max[0] ? v : lane_max[0];
-        lane_nonfinite[0] += !(std::fabs(v) <= kFloatMax);
-      }
-      for (int j = 0; j < kLanes; ++j) {
-        nonfinite += lane_nonfinite[j];
-        lane_nonfinite[j] = 0;
-      }
-    }
-  }
-  MinMax result{kInf, -kInf, nonfinite};
-  for (int j = 0; j < kLanes; ++j) {
-    result.min = std::min(result.min, lane_min[j]);
-    result.max = std::max(result.max, lane_max[j]);
-  }
-  return result;
+int64_t LowerQuantileIndex(float q, int64_t count) {
+  const float rank = q * static_cast<float>(count - 1);
+  return std::min<int64_t>(static_cast<int64_t>(std::floor(rank)), count - 1);
 }
 
-float SelectKth(const std::vector<FloatRun>& runs, int64_t total, int64_t k, float min,
-                float max, SelectScratch& scratch, const SelectOptions& options,
-                SelectPath* path) {
+ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantile,
+                                SelectScratch& scratch, const SelectOptions& options,
+                                SelectPath* path) {
   SelectPath unused;
   SelectPath& taken = path != nullptr ? *path : unused;
-  taken = SelectPath::kTrivial;
-  if (min == max || k == 0) return min;
-  if (k == total - 1) return max;
-  float* values = scratch.Window(total);
-  if (total < options.window_min_values) {
+  taken = SelectPath::kNone;
+  const int64_t total = TotalSize(runs);
+  const bool want_quantile = quantile > 0.0f && quantile < 1.0f && total > 0;
+  const bool by_thresholds = want_quantile && total >= options.direct_below;
+
+  float thresholds[kThresholds];
+  int64_t k = 0;
+  if (by_thresholds) {
+    // About (N/6)^(2/3) samples balance selecting thresholds in the sample against copying
+    // and selecting in the interval, whose width shrinks as N / sqrt(samples).
+    const double cube_root = std::cbrt(static_cast<double>(total) / 6.0);
+    const auto s =
+        std::clamp<int64_t>(static_cast<int64_t>(cube_root * cube_root), kMinSample, kMaxSample);
+    const int64_t stride =
+        options.sample_stride > 0 ? options.sample_stride : std::max<int64_t>(1, total / s);
+    Sample(runs, stride, scratch.sample());
+    k = LowerQuantileIndex(quantile, total);
+    ChooseThresholds(scratch.sample(), k, total, thresholds);
+  }
+  PassResult pass;
+  if (by_thresholds) {
+    ThresholdPass(runs.data(), runs.size(), thresholds, &pass);
+  } else {
+    MinMaxPass(runs.data(), runs.size(), &pass);
+  }
+  if (pass.nonfinite > 0) {
+    ChannelSummary summary =
+        SummarizeChannel(FiniteValues(runs, total, scratch), quantile, scratch, options, path);
+    summary.nonfinite = total - summary.finite;
+    return summary;
+  }
+
+  ChannelSummary summary{pass.min, pass.max, total, 0, 0.0f};
+  if (!want_quantile) return summary;
+  k = LowerQuantileIndex(quantile, total);
+  if (summary.min == summary.max || k == 0 || k == total - 1) {
+    taken = SelectPath::kTrivial;
+    summary.quantile = k == total - 1 ? summary.max : summary.min;
+    return summary;
+  }
+  if (!by_thresholds) {
     taken = SelectPath::kDirect;
-    CopyAll(runs, values);
-    return NthOf(values, total, k);
+    float* values = scratch.Window(total);
+    float* out = values;
+    for (const FloatRun& run : runs) {
+      out = std::copy(run.data, run.data + run.size, out);
+    }
+    summary.quantile = NthOf(values, total, k);
+    return summary;
   }
 
-  // About total^(2/3) samples balance the cost of selecting in the sample against the cost
-  // of selecting in the window, whose width shrinks as 1/sqrt(samples).
-  const double cube_root = std::cbrt(static_cast<double>(total));
-  const int64_t stride = options.sample_stride > 0
-                             ? options.sample_stride
-                             : std::max<int64_t>(1, static_cast<int64_t>(cube_root));
-  std::vector<float>& sample = scratch.sample();
-  Sample(runs, stride, sample);
-  const auto s = static_cast<int64_t>(sample.size());
-  const int64_t center = s == 0 ? 0 : std::min(s - 1, k * s / total);
-  const double p = (static_cast<double>(k) + 0.5) / static_cast<double>(total);
-  const auto half =
-      static_cast<int64_t>(std::ceil(options.z * std::sqrt(static_cast<double>(s) * p * (1 - p)))) +
-      1;
-  const int64_t lo_rank = center - half;
-  const int64_t hi_rank = center + half;
-  float lo = min;
-  float hi = max;
-  if (lo_rank >= 0) lo = NthOf(sample.data(), s, lo_rank);
-  if (hi_rank < s) {
-    // After the first select, everything from lo_rank on is >= lo.
-    const int64_t from = std::max<int64_t>(lo_rank, 0);
-    hi = NthOf(sample.data() + from, s - from, hi_rank - from);
+  // The k-th value lies in [lo, hi): `first` values are below lo, `end` below hi.
+  float lo = -kInf;
+  float hi = kInf;
+  int64_t first = 0;
+  int64_t end = total;
+  for (int t = 0; t < kThresholds; ++t) {
+    if (pass.below[t] <= k) {
+      lo = thresholds[t];
+      first = pass.below[t];
+    } else {
+      hi = thresholds[t];
+      end = pass.below[t];
+      break;
+    }
   }
-
-  const Window window = CollectWindow(runs, lo, hi, values);
-  if (window.below <= k && k - window.below < window.inside) {
-    taken = SelectPath::kWindow;
-    return lo == hi ? lo : NthOf(values, window.inside, k - window.below);
+  taken = lo == -kInf || hi == kInf ? SelectPath::kOuter : SelectPath::kInner;
+  if (hi == std::nextafter(lo, kInf)) {
+    summary.quantile = lo;  // every value in [lo, hi) is lo
+    return summary;
   }
-  taken = SelectPath::kFallback;
-  CopyAll(runs, values);
-  return NthOf(values, total, k);
+  float* values = scratch.Window(end - first + 1);
+  const int64_t copied = CollectPass(runs.data(), runs.size(), lo, hi, values);
+  QREPORT_ASSERT(copied == end - first, "collected {} values between thresholds, counted {}",
+                 copied, end - first);
+  summary.quantile = NthOf(values, copied, k - first);
+  return summary;
 }
 
 }  // namespace qreport::internal

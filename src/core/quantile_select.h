@@ -1,13 +1,17 @@
-// Private to the core: the per-channel kernels of ObserverState::Update on float32 values.
+// Private to the core: the per-channel kernel of ObserverState::Update on float32 values.
 //
 // A channel is handed over as contiguous runs of floats (for an NCHW activation: one run of
-// H*W values per sample). The comp quantile is the k-th smallest value, found exactly by a
-// sampled window:
-//  1. a strided sample of about (N)^(2/3) values estimates the ranks k - w and k + w;
-//  2. one pass counts the values below the window and copies the few inside it;
-//  3. if the k-th value is inside the window (it nearly always is) it is selected among the
-//     copied values; otherwise every value is copied and selected from (the fallback).
-// Either way the result is the exact k-th value: the sample only decides how much is copied.
+// H*W values per sample). Its min, max and comp quantile (the k-th smallest value) come from
+// two passes over the values:
+//  1. a strided sample of at most 256 values is sorted, and eight of its values around the
+//     estimated rank k become thresholds;
+//  2. one vectorised pass takes min, max, the non-finite count and, for every threshold, how
+//     many values lie below it: exact ranks, so the k-th value is known to lie between two
+//     neighbouring thresholds (or a threshold and min/max);
+//  3. a second pass copies the values between those two thresholds (usually a few percent of
+//     the channel), and the k-th value is selected among them.
+// The result is always exact: the sample only decides how few values are copied. A poor
+// sample makes the interval wider, never the answer wrong.
 #ifndef QREPORT_CORE_QUANTILE_SELECT_H_
 #define QREPORT_CORE_QUANTILE_SELECT_H_
 
@@ -20,29 +24,6 @@ namespace qreport::internal {
 struct FloatRun {
   const float* data;
   int64_t size;
-};
-
-struct MinMax {
-  float min;
-  float max;
-  int64_t nonfinite;  // NaN and +-Inf values
-};
-
-// The min and max of the runs' values, NaN skipped (an Inf is included), and the number of
-// non-finite values. An empty or all-NaN input gives min = +Inf, max = -Inf.
-MinMax ScanMinMax(const std::vector<FloatRun>& runs);
-
-// How the last SelectKth call found its value (for tests and benchmarks).
-enum class SelectPath { kTrivial, kDirect, kWindow, kFallback };
-
-struct SelectOptions {
-  // Channels with fewer values are copied whole and selected from directly.
-  int64_t window_min_values = 2048;
-  // Half-width of the window in sampled ranks: z standard deviations of the sample quantile
-  // (binomial), plus one. A smaller z copies less but falls back more often.
-  double z = 3.0;
-  // Distance between sampled values; 0 picks it from the channel's size.
-  int64_t sample_stride = 0;
 };
 
 // Buffers reused across channels on one thread: O(values of the largest channel).
@@ -63,16 +44,45 @@ class SelectScratch {
     int64_t size_ = 0;
   };
 
-  Buffer window_;   // SelectKth's copies
-  Buffer channel_;  // a channel gathered into one run, for the caller
+  Buffer window_;   // the values copied for the final select
+  Buffer channel_;  // a channel gathered into one run (by the caller), or its finite values
   std::vector<float> sample_;
 };
 
-// The k-th smallest (0-based) of the `total` values in `runs`.
-// REQUIRES: every value finite, 0 <= k < total, min and max the values' min and max.
-float SelectKth(const std::vector<FloatRun>& runs, int64_t total, int64_t k, float min,
-                float max, SelectScratch& scratch, const SelectOptions& options = {},
-                SelectPath* path = nullptr);
+// How SummarizeChannel found the quantile (for tests).
+enum class SelectPath {
+  kNone,      // no quantile asked for, or no finite value
+  kTrivial,   // the k-th value is the min or the max
+  kDirect,    // a small channel: every value copied and selected from
+  kInner,     // between two thresholds
+  kOuter,     // between min and the lowest threshold, or the highest and max
+};
+
+struct SelectOptions {
+  // Channels with fewer values are copied whole and selected from directly.
+  int64_t direct_below = 64;
+  // Distance between sampled values; 0 picks it from the channel's size.
+  int64_t sample_stride = 0;
+};
+
+struct ChannelSummary {
+  float min;   // of the finite values; +Inf if there are none
+  float max;   // -Inf if there are none
+  int64_t finite;
+  int64_t nonfinite;
+  float quantile;  // 0 unless asked for and finite > 0
+};
+
+// Min, max and counts of the runs' values and, if `quantile` is in (0, 1), the quantile of
+// the finite values as torch.quantile(interpolation="lower") computes it. May overwrite
+// scratch.Channel() (in place if the runs point there).
+ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantile,
+                                SelectScratch& scratch, const SelectOptions& options = {},
+                                SelectPath* path = nullptr);
+
+// torch.quantile(..., interpolation="lower") on `count` sorted values: the rank is computed
+// in the dtype of q (float32), then floored. REQUIRES: count > 0.
+int64_t LowerQuantileIndex(float q, int64_t count);
 
 }  // namespace qreport::internal
 

@@ -153,9 +153,8 @@ std::string RenderDynamicStatic(const std::string& detector,
       section.Add(f->fqn, "static: " + numbers, notes);
     }
   }
-  std::string out =
-      fmt::format("== Dynamic vs static activations: {}, tolerance {} ==\n", detector,
-                  Num(tolerance));
+  std::string out = fmt::format("== Dynamic vs static activations: {}, tolerance {} ==\n", detector,
+                                Num(tolerance));
   out += fmt::format(
       "  ratio = average batch range / range over all batches; > {}: stationary, static fits\n",
       Num(tolerance));
@@ -192,8 +191,8 @@ std::string RenderEqualization(const std::string& detector,
                                     n == 0 ? 0.0 : 100.0 * static_cast<double>(k) / n, spread,
                                     f->channel_axis));
   }
-  std::string out = fmt::format("== Input-weight equalization: {}, threshold {} ==\n", detector,
-                                Num(t));
+  std::string out =
+      fmt::format("== Input-weight equalization: {}, threshold {} ==\n", detector, Num(t));
   out += "  s_c = sqrt(weight range_c / weight range) / sqrt(input range_c / input range)\n";
   out += fmt::format("  a channel benefits if {} <= s_c <= {}; equalize if >= 40% benefit\n",
                      Num(t), Num(1.0 / t));
@@ -213,9 +212,8 @@ std::string RenderOutliers(const std::string& detector,
   for (const OutlierFinding* f : findings) {
     const bool outliers = std::count(f->outliers.begin(), f->outliers.end(), true) > 0;
     const bool dead = std::count(f->dead_channels.begin(), f->dead_channels.end(), true) > 0;
-    const bool constant =
-        std::any_of(f->constant_batches.begin(), f->constant_batches.end(),
-                    [](int64_t n) { return n > 0; });
+    const bool constant = std::any_of(f->constant_batches.begin(), f->constant_batches.end(),
+                                      [](int64_t n) { return n > 0; });
     with_outliers += outliers ? 1 : 0;
     with_dead += dead ? 1 : 0;
     problems += f->problem ? 1 : 0;
@@ -278,9 +276,9 @@ std::string RenderOutliers(const std::string& detector,
     lines.erase(lines.begin());
     section.Add(fqn, head, lines);
   }
-  std::string out = fmt::format(
-      "== Outliers in module inputs: {}, ratio threshold {}, percentile {} ==\n", detector,
-      Num(threshold), Num(percentile));
+  std::string out =
+      fmt::format("== Outliers in module inputs: {}, ratio threshold {}, percentile {} ==\n",
+                  detector, Num(threshold), Num(percentile));
   out += fmt::format(
       "  ratio = channel max / its {} percentile, averaged over batches; outlier if > {}\n",
       Num(percentile), Num(threshold));
@@ -347,9 +345,10 @@ std::string RenderDetector(const DetectorReport& report) {
 }  // namespace
 
 std::string RenderReportText(const Report& report) {
-  std::string out = fmt::format("qreport: {}, {}\n", report.model_path.empty() ? "<model>" : report.model_path,
-                                Plural(static_cast<size_t>(std::max<int64_t>(report.batches, 0)),
-                                       "calibration batch", "calibration batches"));
+  std::string out =
+      fmt::format("qreport: {}, {}\n", report.model_path.empty() ? "<model>" : report.model_path,
+                  Plural(static_cast<size_t>(std::max<int64_t>(report.batches, 0)),
+                         "calibration batch", "calibration batches"));
   if (report.detectors.empty()) return out + "No detectors ran.\n";
   for (const DetectorReport& detector : report.detectors) out += "\n" + RenderDetector(detector);
   return out;

@@ -49,10 +49,15 @@ CalibrationSummary Calibrate(PreparedModel& prepared, CalibrationData& data,
     try {
       prepared.Forward(std::move(*batch));
     } catch (const Error& e) {
-      if (path.empty() || checkpointed == 0) throw;
-      throw MakeError(e.kind(), "{} (batch {}; the checkpoint {} holds the first {} batches: "
-                                "--resume continues from there)",
-                      e.what(), summary.total() + 1, path, checkpointed);
+      // Name the file and inputs the rejected batch came from, and what survives of the run.
+      const std::string where = data.Describe();
+      std::string message = where.empty() ? e.what() : where + ": " + e.what();
+      if (!path.empty() && checkpointed > 0) {
+        message += fmt::format(" (batch {}; the checkpoint {} holds the first {} batches: "
+                               "--resume continues from there)",
+                               summary.total() + 1, path, checkpointed);
+      }
+      throw Error(e.kind(), message);
     }
     ++summary.new_batches;
     if (options.on_batch) options.on_batch(summary.total(), total);

@@ -16,59 +16,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include "cli/cli_support.h"
 #include "qreport/core/observer_bank.h"
 
+namespace qreport::cli_testing {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Paths compiled in by CMake; environment variables of the same names override them.
-std::string Setting(const char* name, const char* built_in) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : built_in;
-}
-
-std::string Fixture(const std::string& file) {
-  return Setting("QREPORT_FIXTURES", QREPORT_FIXTURE_DIR) + "/" + file;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// Runs `qreport ARGS` with stdout captured through a pipe and stderr through a file.
-CliRun Qreport(const std::string& args) {
-  const std::string err_path =
-      ::testing::TempDir() + "qreport_cli_stderr_" + std::to_string(::getpid()) + ".txt";
-  const std::string command = "COLUMNS=200 '" + Setting("QREPORT_BIN", QREPORT_BIN_PATH) + "' " +
-                              args + " 2>'" + err_path + "'";
-  CliRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    run.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.err = ReadFile(err_path);
-  std::remove(err_path.c_str());
-  return run;
-}
-
-size_t Lines(const std::string& text) {
-  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-}
 
 TEST(CliTest, HelpTeachesTheCommands) {
   const CliRun run = Qreport("--help");
@@ -160,32 +116,6 @@ TEST(CliTest, NoFusionSwitchesFusionOff) {
   for (const auto& layer : json["layers"]) {
     EXPECT_EQ(layer["fusion"]["batch_norm"], nullptr);
     EXPECT_EQ(layer["fusion"]["relu"], false);
-  }
-}
-
-std::string Python() { return Setting("QREPORT_PYTHON", QREPORT_PYTHON_PATH); }
-
-std::string ScratchDir(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "qreport_cli_" + name;
-  std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
-  return dir;
-}
-
-// Numbers equal up to the rounding of summing in another order.
-void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, const std::string& where) {
-  if (a.is_number_float() || b.is_number_float()) {
-    const double x = a.get<double>(), y = b.get<double>();
-    EXPECT_NEAR(x, y, 1e-9 * std::max(1.0, std::abs(y))) << where;
-  } else if (a.is_object() || a.is_array()) {
-    ASSERT_EQ(a.size(), b.size()) << where;
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      const std::string key = a.is_object() ? it.key() : "";
-      const auto& other =
-          a.is_object() ? b.at(it.key()) : b.at(static_cast<size_t>(std::distance(a.begin(), it)));
-      ExpectSameJson(*it, other, where + "/" + key);
-    }
-  } else {
-    EXPECT_EQ(a, b) << where;
   }
 }
 
@@ -453,3 +383,4 @@ TEST(CliDataTest, HelpDocumentsTheDataForms) {
 }
 
 }  // namespace
+}  // namespace qreport::cli_testing

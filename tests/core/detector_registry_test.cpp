@@ -16,9 +16,7 @@ using ::testing::HasSubstr;
 class FakeDetector : public Detector {
  public:
   std::string_view name() const override { return "fake_detector"; }
-  std::vector<PointRequest> RequestObservers(const ModelDescription&) const override {
-    return {};
-  }
+  std::vector<PointRequest> RequestObservers(const ModelDescription&) const override { return {}; }
   DetectorReport Analyze(const AnalysisContext&) const override {
     DetectorReport report;
     report.detector = "fake_detector";
@@ -35,8 +33,7 @@ TEST(DetectorRegistryTest, BuiltInNamesInOrder) {
 TEST(DetectorRegistryTest, CreatesByFullOrShortName) {
   const DetectorRegistry registry = DetectorRegistry::BuiltIn();
   const DetectorOptions options;
-  for (const auto& [full, short_name] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [full, short_name] : std::vector<std::pair<std::string, std::string>>{
            {"per_channel_detector", "per_channel"},
            {"dynamic_vs_static_detector", "dynamic_static"},
            {"input_weight_equalization_detector", "input_weight_equalization"},

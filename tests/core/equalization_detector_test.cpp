@@ -82,8 +82,7 @@ TEST(EqualizationDetectorTest, RequestsInputChannelsAlongEachLayersAxis) {
 
   EqualizationOptions axis1;
   axis1.channel_axis = 1;
-  EXPECT_EQ(MakeEqualizationDetector(axis1)->RequestObservers(f.model)[0].options.channel_axis,
-            1);
+  EXPECT_EQ(MakeEqualizationDetector(axis1)->RequestObservers(f.model)[0].options.channel_axis, 1);
 }
 
 // The spec's worked example (§7), re-run with the reference: Linear weight [[1, -1], [2, 0]],

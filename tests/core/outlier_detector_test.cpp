@@ -133,7 +133,7 @@ TEST(OutlierDetectorTest, MatchesReferenceExceptForTheDeadChannel) {
 
 TEST(OutlierDetectorTest, ThresholdAndFractionOptions) {
   OutlierOptions options;
-  options.ratio_threshold = 1.2;                 // now channel 3 (1.399) is an outlier too
+  options.ratio_threshold = 1.2;  // now channel 3 (1.399) is an outlier too
   options.fraction_batches_used_threshold = 0.75;
   Fixture f = LinearModel(options);
   const auto batches = ReferenceBatches();

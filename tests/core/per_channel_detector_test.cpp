@@ -31,7 +31,7 @@ const PerChannelFinding& At(const DetectorReport& report, size_t i) {
 const PerChannelFinding& At(DetectorReport&& report, size_t i) = delete;
 
 DetectorReport AnalyzeWith(const ModelDescription& model, const QConfigMapping& current,
-                   Backend backend = Backend::kOnednn) {
+                           Backend backend = Backend::kOnednn) {
   PerChannelOptions options;
   options.backend = backend;
   const ObserverBank bank({"fp", "m.pt"}, {});
@@ -103,8 +103,8 @@ TEST(PerChannelDetectorTest, TheModelsFakeQuantWins) {
 
 TEST(PerChannelDetectorTest, EveryKindSupportedOnEveryBackend) {
   ModelDescription model;
-  for (LayerKind kind : {LayerKind::kLinear, LayerKind::kConv1d, LayerKind::kConv2d,
-                         LayerKind::kConv3d}) {
+  for (LayerKind kind :
+       {LayerKind::kLinear, LayerKind::kConv1d, LayerKind::kConv2d, LayerKind::kConv3d}) {
     model.layers.push_back(Layer(ToString(kind), kind, ""));
   }
   for (Backend backend : {Backend::kFbgemm, Backend::kQnnpack, Backend::kOnednn, Backend::kX86}) {

@@ -259,15 +259,21 @@ TEST(QConfigJsonTest, RoundTrip) {
       .SetModuleNameRegex("enc\\.(fc|proj)\\d+", kDynamicPc)
       .SetModuleName("head", std::nullopt)
       .SetModuleName("fc1", kStatic);
-  const Json json = mapping.ToJson();
-  EXPECT_EQ(json["schema_version"], 1);
-  EXPECT_TRUE(json["global"].is_null());
-  EXPECT_EQ(json["module_name"][1], Json::parse(R"({"name": "fc1", "qconfig":
-                                       {"activation": "static", "weight": "per_tensor"}})"));
+  const nlohmann::ordered_json json = mapping.ToJson();
+  // Keys in the schema's order, so the file reads as documented.
+  EXPECT_EQ(json.dump(),
+            R"({"schema_version":1,"global":null,)"
+            R"("object_type":[{"type":"torch.nn.Linear","qconfig":{"activation":"dynamic",)"
+            R"("weight":"per_tensor"}},{"type":"torch.ao.nn.qat.Conv2d","qconfig":{)"
+            R"("activation":"static","weight":"per_channel"}}],)"
+            R"("module_name_regex":[{"regex":"enc\\.(fc|proj)\\d+","qconfig":{)"
+            R"("activation":"dynamic","weight":"per_channel"}}],)"
+            R"("module_name":[{"name":"head","qconfig":null},{"name":"fc1","qconfig":{)"
+            R"("activation":"static","weight":"per_tensor"}}]})");
   EXPECT_EQ(QConfigMapping::FromJson(json).ToJson(), json);
   EXPECT_EQ(QConfigMapping::FromJson(Json::parse(json.dump())).ToJson(), json);
 
-  const Json empty = QConfigMapping().ToJson();
+  const nlohmann::ordered_json empty = QConfigMapping().ToJson();
   EXPECT_FALSE(empty.contains("global"));
   EXPECT_TRUE(QConfigMapping::FromJson(empty).empty());
 }

@@ -133,7 +133,7 @@ def check_converted(converted, modules):
             expected_types = (nnq.dynamic.Linear, nnq.Linear)
         else:
             expected_types = (nnq.Linear,)
-        assert type(module) in expected_types, f"{name}: expected {expected_types}, got {type(module)}"
+        assert type(module) in expected_types, f"{name}: {type(module)} not in {expected_types}"
         qscheme = module.weight().qscheme()
         per_channel = qscheme in (torch.per_channel_symmetric, torch.per_channel_affine)
         assert per_channel == (expected["weight"] == "per_channel"), f"{name}: {qscheme}"

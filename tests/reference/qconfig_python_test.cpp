@@ -40,7 +40,7 @@ nlohmann::json QConfigJson(const std::optional<QConfig>& config) {
   return {{"activation", ToString(config->activation)}, {"weight", ToString(config->weight)}};
 }
 
-class QConfigPythonTest : public ::testing::Test {
+class PyTorchRunsToPythonTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -79,11 +79,11 @@ class QConfigPythonTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(QConfigPythonTest, EmptyMappingIsDefaultQConfigEverywhere) {
+TEST_F(PyTorchRunsToPythonTest, EmptyMappingIsDefaultQConfigEverywhere) {
   EXPECT_EQ(Check(QConfigMapping()), "");
 }
 
-TEST_F(QConfigPythonTest, RecommendedMappingWithModuleNames) {
+TEST_F(PyTorchRunsToPythonTest, RecommendedMappingWithModuleNames) {
   QConfigMapping mapping;
   mapping.SetGlobal(DefaultQConfig())
       .SetModuleName("conv", kStaticPc)
@@ -92,7 +92,7 @@ TEST_F(QConfigPythonTest, RecommendedMappingWithModuleNames) {
   EXPECT_EQ(Check(mapping), "");
 }
 
-TEST_F(QConfigPythonTest, PrecedenceAgreesWithPrepareFx) {
+TEST_F(PyTorchRunsToPythonTest, PrecedenceAgreesWithPrepareFx) {
   // No global; object_type < regex (re.match: "fc" matches fc1 and fc2) < module_name.
   QConfigMapping mapping;
   mapping.SetObjectType("nn.Conv2d", kStaticPc)
@@ -101,7 +101,7 @@ TEST_F(QConfigPythonTest, PrecedenceAgreesWithPrepareFx) {
   EXPECT_EQ(Check(mapping), "");
 }
 
-TEST_F(QConfigPythonTest, ObjectTypesByFullNameAndRegexBeatingThem) {
+TEST_F(PyTorchRunsToPythonTest, ObjectTypesByFullNameAndRegexBeatingThem) {
   QConfigMapping mapping;
   mapping.SetGlobal(kStatic)
       .SetObjectType("torch.nn.modules.linear.Linear", std::nullopt)
@@ -110,7 +110,7 @@ TEST_F(QConfigPythonTest, ObjectTypesByFullNameAndRegexBeatingThem) {
   EXPECT_EQ(Check(mapping), "");
 }
 
-TEST_F(QConfigPythonTest, DynamicConvIsLeftInFloatByPyTorch) {
+TEST_F(PyTorchRunsToPythonTest, DynamicConvIsLeftInFloatByPyTorch) {
   // What qreport's recommendation never writes (reference B14); the checker expects float.
   QConfigMapping mapping;
   mapping.SetGlobal(kDynamic);

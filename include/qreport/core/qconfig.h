@@ -85,7 +85,8 @@ class QConfigMapping {
   // the path (kIo when it cannot be read).
   static QConfigMapping FromJson(const nlohmann::json& json);
   static QConfigMapping FromJsonFile(const std::string& path);
-  nlohmann::json ToJson() const;
+  // Keys in the schema's order, entries in the mapping's: FromJson(ToJson()) is the same.
+  nlohmann::ordered_json ToJson() const;
 
   // The entries, in the order they were first set.
   using Entries = std::vector<std::pair<std::string, std::optional<QConfig>>>;

@@ -1,0 +1,37 @@
+// Running the qreport binary from tests as a user would: exit code, stdout, stderr.
+#ifndef QREPORT_TESTS_CLI_CLI_SUPPORT_H_
+#define QREPORT_TESTS_CLI_CLI_SUPPORT_H_
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace qreport::cli_testing {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Paths compiled in by CMake; environment variables of the same names override them.
+std::string Setting(const char* name, const char* built_in);
+std::string Fixture(const std::string& file);  // a model exported by export_models.py
+std::string Python();                          // Debian's /usr/bin/python3
+std::string ReadFile(const std::string& path);
+
+// Runs `qreport ARGS` (a shell fragment) with COLUMNS=200.
+CliRun Qreport(const std::string& args);
+
+size_t Lines(const std::string& text);
+
+// An empty directory of this name under the test temp dir.
+std::string ScratchDir(const std::string& name);
+
+// Equal JSON, numbers up to the rounding of summing in another order (1e-9 relative).
+void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, const std::string& where);
+
+}  // namespace qreport::cli_testing
+
+#endif  // QREPORT_TESTS_CLI_CLI_SUPPORT_H_
