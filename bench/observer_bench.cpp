@@ -64,9 +64,7 @@ class Capture : public torch::CustomClassHolder {
   std::vector<std::pair<int64_t, at::Tensor>> seen_;
 };
 
-TORCH_LIBRARY(qreport_bench, m) {
-  m.class_<Capture>("Capture").def("observe", &Capture::Observe);
-}
+TORCH_LIBRARY(qreport_bench, m) { m.class_<Capture>("Capture").def("observe", &Capture::Observe); }
 
 // One observation point's activations, one tensor per captured input batch.
 struct CapturedPoint {
@@ -103,8 +101,7 @@ std::vector<CapturedPoint> CaptureActivations(const Model& model) {
   for (torch::jit::Node* tap : taps) {
     torch::jit::WithInsertPoint guard(tap);
     tap->replaceInput(
-        0, graph->insertNode(graph->createGetAttr(graph->inputs()[0], "_bench_capture"))
-               ->output());
+        0, graph->insertNode(graph->createGetAttr(graph->inputs()[0], "_bench_capture"))->output());
   }
 
   std::map<int64_t, CapturedPoint> by_slot;
@@ -141,8 +138,7 @@ void WriteNpy(const std::string& path, const at::Tensor& tensor) {
   const at::Tensor data = tensor.to(at::kFloat).contiguous();
   std::string shape;
   for (int64_t size : data.sizes()) shape += std::to_string(size) + ", ";
-  std::string header =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
   header.append(63 - (10 + header.size()) % 64, ' ');
   header += '\n';
   std::ofstream out(path, std::ios::binary);
@@ -233,10 +229,26 @@ void BM_ObserversFresh(benchmark::State& state) {
   SetCounters(state, points);
 }
 
-BENCHMARK(BM_PlainForward)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(3.0);
-BENCHMARK(BM_CalibrationForward)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(3.0);
-BENCHMARK(BM_ObserversAlone)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(3.0);
-BENCHMARK(BM_ObserversFresh)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_PlainForward)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(3.0);
+BENCHMARK(BM_CalibrationForward)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(3.0);
+BENCHMARK(BM_ObserversAlone)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(3.0);
+BENCHMARK(BM_ObserversFresh)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(3.0);
 
 }  // namespace
 

@@ -77,12 +77,11 @@ void RunAnalyze(const AnalyzeOptions& options) {
   std::cout << RenderReportText(report);
   if (options.out_dir.empty()) return;
   const QConfigMapping mapping = model_report.GenerateQConfigMapping();
-  WriteOutputFiles(options.out_dir,
-                   {{"report.json", ReportToJson(report).dump(2) + "\n"},
-                    {"qconfig_mapping.json", mapping.ToJson().dump(2) + "\n"},
-                    {"qconfig_mapping.py", ToPython(mapping)},
-                    {"equalization_mapping.json",
-                     model_report.GenerateEqualizationMapping().dump(2) + "\n"}});
+  WriteOutputFiles(options.out_dir, {{"report.json", ReportToJson(report).dump(2) + "\n"},
+                                     {"qconfig_mapping.json", mapping.ToJson().dump(2) + "\n"},
+                                     {"qconfig_mapping.py", ToPython(mapping)},
+                                     {"equalization_mapping.json",
+                                      model_report.GenerateEqualizationMapping().dump(2) + "\n"}});
   std::cout << fmt::format(
       "\nwrote report.json, qconfig_mapping.json, qconfig_mapping.py and "
       "equalization_mapping.json to {}\n",

@@ -23,8 +23,8 @@ void WarnAboutObserverIssues(const ObserverBank& bank) {
     if (issues.empty()) continue;
     std::vector<std::string> what;
     if (issues.nonfinite_values > 0) {
-      what.push_back(fmt::format("{} NaN/Inf value(s) left out of the statistics",
-                                 issues.nonfinite_values));
+      what.push_back(
+          fmt::format("{} NaN/Inf value(s) left out of the statistics", issues.nonfinite_values));
     }
     if (issues.empty_batches > 0) {
       what.push_back(fmt::format("{} batch(es) without a finite value", issues.empty_batches));
@@ -38,8 +38,7 @@ void WarnAboutObserverIssues(const ObserverBank& bank) {
       what.push_back(fmt::format("{} batch(es) with a different channel count",
                                  issues.channel_mismatch_batches));
     }
-    std::cerr << fmt::format("warning: {}: {}\n", ToString(bank.key(slot)),
-                             fmt::join(what, "; "));
+    std::cerr << fmt::format("warning: {}: {}\n", ToString(bank.key(slot)), fmt::join(what, "; "));
   }
 }
 

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <type_traits>
 
-
 namespace qreport::internal {
 namespace {
 
@@ -73,7 +72,8 @@ void RunsOf(const TensorView& view, const Layout& layout, int64_t c, float* buff
   runs.clear();
   if (std::is_same_v<Reader, ReadF32> && InnerContiguous(layout)) {
     ForEachRow<T>(view, layout, c, [&](const T* p, int64_t n, int64_t) {
-      if (!runs.empty() && runs.back().data + runs.back().size == reinterpret_cast<const float*>(p)) {
+      if (!runs.empty() &&
+          runs.back().data + runs.back().size == reinterpret_cast<const float*>(p)) {
         runs.back().size += n;  // rows that follow each other in memory make one run
       } else {
         runs.push_back({reinterpret_cast<const float*>(p), n});

@@ -20,7 +20,8 @@ constexpr uint32_t kChannelStatistics = kChannelMinMaxStatistics | kPercentileSt
 }  // namespace
 
 bool CanShareObserver(const ObserverOptions& a, const ObserverOptions& b) {
-  const bool both_channels = (a.statistics & kChannelStatistics) && (b.statistics & kChannelStatistics);
+  const bool both_channels =
+      (a.statistics & kChannelStatistics) && (b.statistics & kChannelStatistics);
   const bool both_percentile =
       (a.statistics & kPercentileStatistics) && (b.statistics & kPercentileStatistics);
   return (!both_channels || a.channel_axis == b.channel_axis) &&
@@ -62,9 +63,9 @@ ObserverBank::ObserverBank(ModelIdentity model, const std::vector<PointRequest>&
     : model_(std::move(model)) {
   for (const PointRequest& point : points) {
     for (size_t slot = 0; slot < keys_.size(); ++slot) {
-      QREPORT_ASSERT(!(keys_[slot] == point.key && CanShareObserver(states_[slot].options(),
-                                                                     point.options)),
-                     "point {} requested twice (merge the requests first)", ToString(point.key));
+      QREPORT_ASSERT(
+          !(keys_[slot] == point.key && CanShareObserver(states_[slot].options(), point.options)),
+          "point {} requested twice (merge the requests first)", ToString(point.key));
     }
     keys_.push_back(point.key);
     states_.emplace_back(point.options);
@@ -116,8 +117,8 @@ void ObserverBank::Mirror(size_t follower, size_t leader) {
 }
 
 void ObserverBank::CheckSamePoints(const ObserverBank& other, const char* action) const {
-  QREPORT_CHECK(model_ == other.model_, "cannot {} states of different models ({} and {})",
-                action, model_.path, other.model_.path);
+  QREPORT_CHECK(model_ == other.model_, "cannot {} states of different models ({} and {})", action,
+                model_.path, other.model_.path);
   bool same = keys_ == other.keys_;
   for (size_t slot = 0; same && slot < states_.size(); ++slot) {
     same = states_[slot].options() == other.states_[slot].options();

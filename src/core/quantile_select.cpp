@@ -5,6 +5,10 @@
 #include <cstring>
 #include <limits>
 
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
+
 #include "qreport/core/error.h"
 
 namespace qreport::internal {
@@ -18,6 +22,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define QREPORT_VECTOR_CLONES \
   __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#define QREPORT_X86_VERSIONS
 #else
 #define QREPORT_VECTOR_CLONES
 #endif
@@ -116,9 +121,10 @@ void ThresholdPass(const FloatRun* runs, size_t run_count, const float* threshol
 
 // Copies the values in [lo, hi) to `out`, in order, and returns how many there are. A
 // vectorised loop marks a chunk's values; groups of eight without a mark (most of them) are
-// skipped with one test. REQUIRES: `out` has room for one more value than is copied.
-QREPORT_VECTOR_CLONES
-int64_t CollectPass(const FloatRun* runs, size_t run_count, float lo, float hi, float* out) {
+// skipped with one test. REQUIRES: `out` has room for kLanes more values than are copied.
+inline __attribute__((always_inline)) int64_t CollectBody(const FloatRun* runs,
+                                                          size_t run_count, float lo, float hi,
+                                                          float* out) {
   constexpr int64_t kChunk = 256;
   alignas(64) uint8_t inside[kChunk];
   int64_t count = 0;
@@ -145,6 +151,45 @@ int64_t CollectPass(const FloatRun* runs, size_t run_count, float lo, float hi, 
   }
   return count;
 }
+
+#ifdef QREPORT_X86_VERSIONS
+__attribute__((target("default"))) int64_t CollectPass(const FloatRun* runs, size_t run_count,
+                                                       float lo, float hi, float* out) {
+  return CollectBody(runs, run_count, lo, hi, out);
+}
+
+__attribute__((target("arch=x86-64-v3"))) int64_t CollectPass(const FloatRun* runs,
+                                                              size_t run_count, float lo,
+                                                              float hi, float* out) {
+  return CollectBody(runs, run_count, lo, hi, out);
+}
+
+// AVX-512 compresses the selected lanes of 16 values into place in one instruction.
+__attribute__((target("avx512f"))) int64_t CollectPass(const FloatRun* runs, size_t run_count,
+                                                       float lo, float hi, float* out) {
+  const __m512 low = _mm512_set1_ps(lo);
+  const __m512 high = _mm512_set1_ps(hi);
+  int64_t count = 0;
+  for (size_t r = 0; r < run_count; ++r) {
+    const float* p = runs[r].data;
+    const int64_t n = runs[r].size;
+    for (int64_t i = 0; i < n; i += kLanes) {
+      const __mmask16 valid =
+          n - i >= kLanes ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(valid, p + i);
+      const __mmask16 inside = _mm512_mask_cmp_ps_mask(
+          _mm512_mask_cmp_ps_mask(valid, v, low, _CMP_GE_OQ), v, high, _CMP_LT_OQ);
+      _mm512_storeu_ps(out + count, _mm512_maskz_compress_ps(inside, v));
+      count += __builtin_popcount(inside);
+    }
+  }
+  return count;
+}
+#else
+int64_t CollectPass(const FloatRun* runs, size_t run_count, float lo, float hi, float* out) {
+  return CollectBody(runs, run_count, lo, hi, out);
+}
+#endif
 
 int64_t TotalSize(const std::vector<FloatRun>& runs) {
   int64_t total = 0;
@@ -261,8 +306,9 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
     const double cube_root = std::cbrt(static_cast<double>(total) / 6.0);
     const auto s =
         std::clamp<int64_t>(static_cast<int64_t>(cube_root * cube_root), kMinSample, kMaxSample);
-    const int64_t stride =
-        options.sample_stride > 0 ? options.sample_stride : std::max<int64_t>(1, total / s);
+    // (Sample's generator needs a stride below 2^32.)
+    const int64_t stride = std::clamp<int64_t>(
+        options.sample_stride > 0 ? options.sample_stride : total / s, 1, int64_t{1} << 31);
     Sample(runs, stride, scratch.sample());
     k = LowerQuantileIndex(quantile, total);
     ChooseThresholds(scratch.sample(), k, total, thresholds);
@@ -319,7 +365,7 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
     summary.quantile = lo;  // every value in [lo, hi) is lo
     return summary;
   }
-  float* values = scratch.Window(end - first + 1);
+  float* values = scratch.Window(end - first + kLanes);
   const int64_t copied = CollectPass(runs.data(), runs.size(), lo, hi, values);
   QREPORT_ASSERT(copied == end - first, "collected {} values between thresholds, counted {}",
                  copied, end - first);

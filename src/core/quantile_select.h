@@ -51,11 +51,11 @@ class SelectScratch {
 
 // How SummarizeChannel found the quantile (for tests).
 enum class SelectPath {
-  kNone,      // no quantile asked for, or no finite value
-  kTrivial,   // the k-th value is the min or the max
-  kDirect,    // a small channel: every value copied and selected from
-  kInner,     // between two thresholds
-  kOuter,     // between min and the lowest threshold, or the highest and max
+  kNone,     // no quantile asked for, or no finite value
+  kTrivial,  // the k-th value is the min or the max
+  kDirect,   // a small channel: every value copied and selected from
+  kInner,    // between two thresholds
+  kOuter,    // between min and the lowest threshold, or the highest and max
 };
 
 struct SelectOptions {
@@ -66,8 +66,8 @@ struct SelectOptions {
 };
 
 struct ChannelSummary {
-  float min;   // of the finite values; +Inf if there are none
-  float max;   // -Inf if there are none
+  float min;  // of the finite values; +Inf if there are none
+  float max;  // -Inf if there are none
   int64_t finite;
   int64_t nonfinite;
   float quantile;  // 0 unless asked for and finite > 0

@@ -53,9 +53,10 @@ CalibrationSummary Calibrate(PreparedModel& prepared, CalibrationData& data,
       const std::string where = data.Describe();
       std::string message = where.empty() ? e.what() : where + ": " + e.what();
       if (!path.empty() && checkpointed > 0) {
-        message += fmt::format(" (batch {}; the checkpoint {} holds the first {} batches: "
-                               "--resume continues from there)",
-                               summary.total() + 1, path, checkpointed);
+        message += fmt::format(
+            " (batch {}; the checkpoint {} holds the first {} batches: "
+            "--resume continues from there)",
+            summary.total() + 1, path, checkpointed);
       }
       throw Error(e.kind(), message);
     }

@@ -70,7 +70,8 @@ PreparedModel& ModelReport::PrepareDetailedCalibration() {
 void ModelReport::UseState(ObserverBank state) {
   QREPORT_CHECK(!prepared_ && !state_, "statistics are already being gathered for this report");
   const ModelIdentity ours{model_.fingerprint(), model_.path()};
-  QREPORT_CHECK(state.model() == ours, "{}: the state belongs to another model ({})", model_.path(), state.model().path);
+  QREPORT_CHECK(state.model() == ours, "{}: the state belongs to another model ({})", model_.path(),
+                state.model().path);
   for (const PointRequest& request : requests_) {
     QREPORT_CHECK(state.SlotServing(request).has_value(),
                   "the state has no observer for {} with the statistics the detectors need "

@@ -17,9 +17,7 @@ bool IsQuantizationMachinery(const std::string& type) {
   return type.find("torch.ao.quantization.") == 0 || type.find("torch.quantization.") == 0;
 }
 
-bool IsTensor(const Value* value) {
-  return value->type()->kind() == c10::TypeKind::TensorType;
-}
+bool IsTensor(const Value* value) { return value->type()->kind() == c10::TypeKind::TensorType; }
 
 // Parameters, buffers and constants are part of the module, not what it is called with.
 bool IsModuleState(const Value* value) {

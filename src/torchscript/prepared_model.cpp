@@ -93,8 +93,8 @@ std::vector<Tap> TapsOf(const PointKey& key, const internal::GraphLayers& found,
   auto leaf = std::find_if(leaves.begin(), leaves.end(), [&](const internal::LeafModuleCalls& l) {
     return l.module.fqn == key.fqn;
   });
-  QREPORT_CHECK(leaf != leaves.end(), "{}: no layer or called leaf module named '{}'",
-                model_path, key.fqn);
+  QREPORT_CHECK(leaf != leaves.end(), "{}: no layer or called leaf module named '{}'", model_path,
+                key.fqn);
   QREPORT_CHECK(key.position == ObservationPosition::kPre,
                 "{}: '{}' is not a Linear/Conv layer; only its input can be observed", model_path,
                 key.fqn);

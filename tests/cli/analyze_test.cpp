@@ -59,8 +59,8 @@ TEST(CliAnalyzeTest, StateFromCalibrateGivesTheSameReport) {
   const std::string dir = ScratchDir("analyze_state");
   const std::string model = "'" + Fixture("mlp.pt") + "'";
   const std::string data = " --input-shape 4,16 --batches 4 --seed 3";
-  ASSERT_EQ(Qreport("calibrate " + model + " -q" + data + " --state " + dir + "/s.qstate").exit_code,
-            0);
+  ASSERT_EQ(
+      Qreport("calibrate " + model + " -q" + data + " --state " + dir + "/s.qstate").exit_code, 0);
   const CliRun live = Qreport("analyze " + model + " -q" + data + " --out " + dir + "/live");
   const CliRun saved =
       Qreport("analyze " + model + " --state " + dir + "/s.qstate --out " + dir + "/saved");
@@ -69,8 +69,8 @@ TEST(CliAnalyzeTest, StateFromCalibrateGivesTheSameReport) {
   EXPECT_EQ(ReadFile(dir + "/saved/report.json"), ReadFile(dir + "/live/report.json"));
 
   // Other detector options need other observers: a clear error, not a silent mix.
-  const CliRun other = Qreport("analyze " + model + " --state " + dir +
-                               "/s.qstate --outlier-percentile 0.5");
+  const CliRun other =
+      Qreport("analyze " + model + " --state " + dir + "/s.qstate --outlier-percentile 0.5");
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_THAT(other.err, HasSubstr("s.qstate: the state has no observer for"));
   EXPECT_EQ(Lines(other.err), 1u);

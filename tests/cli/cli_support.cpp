@@ -15,7 +15,6 @@
 
 namespace qreport::cli_testing {
 
-
 // Paths compiled in by CMake; environment variables of the same names override them.
 std::string Setting(const char* name, const char* built_in) {
   const char* value = std::getenv(name);

@@ -25,7 +25,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-
 TEST(CliTest, HelpTeachesTheCommands) {
   const CliRun run = Qreport("--help");
   EXPECT_EQ(run.exit_code, 0);
@@ -222,12 +221,11 @@ TEST(CliCalibrateTest, KilledRunResumesFromItsCheckpoint) {
   EXPECT_EQ(saved % 200, 0) << "only whole checkpoints are ever visible";
 
   const std::string total = std::to_string(saved + 300);
-  const CliRun resumed =
-      Qreport("calibrate '" + model + "' -q --input-shape 4,16 --batches " + total +
-              " --checkpoint-every 200 --resume --state " + state);
+  const CliRun resumed = Qreport("calibrate '" + model + "' -q --input-shape 4,16 --batches " +
+                                 total + " --checkpoint-every 200 --resume --state " + state);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_THAT(resumed.out, HasSubstr("resumed from " + std::to_string(saved) +
-                                     " batch(es) in " + state + "; ran 300 more"));
+  EXPECT_THAT(resumed.out, HasSubstr("resumed from " + std::to_string(saved) + " batch(es) in " +
+                                     state + "; ran 300 more"));
   const CliRun straight = Qreport("calibrate '" + model + "' -q --input-shape 4,16 --batches " +
                                   total + " --state " + dir + "/straight.qstate");
   ASSERT_EQ(straight.exit_code, 0) << straight.err;

@@ -109,8 +109,8 @@ ObserverOptions Options(uint32_t statistics, int axis = 1, float percentile = 0.
 TEST(ObserverBankTest, RequestsShareAnObserverOnlyWhenTheirOptionsAllowIt) {
   // The axis matters only when both want channels; the percentile only when both want it.
   EXPECT_TRUE(CanShareObserver(Options(kRangeStatistics, 1), Options(kAllStatistics, -1)));
-  EXPECT_FALSE(CanShareObserver(Options(kChannelMinMaxStatistics, 1),
-                                Options(kPercentileStatistics, -1)));
+  EXPECT_FALSE(
+      CanShareObserver(Options(kChannelMinMaxStatistics, 1), Options(kPercentileStatistics, -1)));
   EXPECT_TRUE(CanShareObserver(Options(kChannelMinMaxStatistics, 1, 0.9f),
                                Options(kChannelMinMaxStatistics, 1, 0.975f)));
   EXPECT_FALSE(CanShareObserver(Options(kPercentileStatistics, 1, 0.9f),

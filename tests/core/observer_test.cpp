@@ -1,14 +1,19 @@
 #include "qreport/core/observer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <random>
+#include <set>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "qreport/core/error.h"
+// The per-channel kernel is private to the core; its paths are tested here directly.
+#include "../../src/core/quantile_select.h"
 
 namespace qreport {
 namespace {
@@ -192,6 +197,167 @@ TEST(ObserverOptionsTest, Validate) {
   EXPECT_NO_THROW(options.Validate());
   options.statistics = 1u << 7;
   EXPECT_THROW(options.Validate(), Error);
+}
+
+
+// --- the per-channel kernel (src/core/quantile_select.h) ----------------------------------
+
+using internal::FloatRun;
+using internal::SelectOptions;
+using internal::SelectPath;
+using internal::SelectScratch;
+using internal::SummarizeChannel;
+
+// What SummarizeChannel must compute, by sorting.
+struct Expected {
+  float min = kInf;
+  float max = -kInf;
+  int64_t finite = 0;
+  float quantile = 0.0f;
+};
+
+Expected BySorting(const std::vector<float>& values, float q) {
+  std::vector<float> finite;
+  for (float v : values) {
+    if (std::isfinite(v)) finite.push_back(v);
+  }
+  Expected e;
+  e.finite = static_cast<int64_t>(finite.size());
+  if (finite.empty()) return e;
+  std::sort(finite.begin(), finite.end());
+  e.min = finite.front();
+  e.max = finite.back();
+  e.quantile = finite[static_cast<size_t>(internal::LowerQuantileIndex(q, e.finite))];
+  return e;
+}
+
+// The values cut into runs of `run` values (the last one shorter), as an NCHW channel is.
+std::vector<FloatRun> RunsOf(const std::vector<float>& values, size_t run) {
+  std::vector<FloatRun> runs;
+  for (size_t i = 0; i < values.size(); i += run) {
+    runs.push_back({values.data() + i, static_cast<int64_t>(std::min(run, values.size() - i))});
+  }
+  return runs;
+}
+
+SelectPath CheckAgainstSorting(const std::vector<float>& values, size_t run, float q,
+                               SelectScratch& scratch, const SelectOptions& options = {}) {
+  SelectPath path = SelectPath::kNone;
+  const internal::ChannelSummary got =
+      SummarizeChannel(RunsOf(values, run), q, scratch, options, &path);
+  const Expected want = BySorting(values, q);
+  EXPECT_EQ(got.finite, want.finite);
+  EXPECT_EQ(got.nonfinite, static_cast<int64_t>(values.size()) - want.finite);
+  EXPECT_EQ(got.min, want.min);
+  EXPECT_EQ(got.max, want.max);
+  EXPECT_EQ(got.quantile, want.quantile) << "n=" << values.size() << " q=" << q;
+  return path;
+}
+
+std::vector<float> Generate(std::mt19937& rng, int kind, size_t n) {
+  std::normal_distribution<float> normal;
+  std::cauchy_distribution<float> cauchy;
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    const float x = normal(rng);
+    switch (kind) {
+      case 0: v[i] = x; break;                                 // normal
+      case 1: v[i] = std::max(x, 0.0f); break;                 // ReLU: half zeros
+      case 2: v[i] = std::max(x - 1.5f, 0.0f); break;          // ReLU: >90% zeros
+      case 3: v[i] = std::round(x * 2.0f); break;              // few distinct values
+      case 4: v[i] = cauchy(rng); break;                       // heavy tails
+      case 5: v[i] = -std::abs(x) - 1.0f; break;               // negative only
+      case 6: v[i] = static_cast<float>(i % 57) + (i % 7 == 0 ? 1000.0f : 0.0f); break;
+      default: v[i] = 1e-39f * x; break;                       // subnormal magnitudes
+    }
+  }
+  return v;
+}
+
+TEST(QuantileSelectTest, EqualsSortingOnAnyChannel) {
+  std::mt19937 rng(7);
+  SelectScratch scratch;  // reused, as on an observer thread
+  std::set<SelectPath> paths;
+  for (size_t n : {1, 2, 3, 17, 63, 64, 65, 200, 392, 1000, 1568, 4099, 25088}) {
+    for (int kind = 0; kind < 8; ++kind) {
+      const std::vector<float> values = Generate(rng, kind, n);
+      for (float q : {0.1f, 0.5f, 0.9f, 0.975f, 0.999f}) {
+        for (size_t run : {size_t{49}, size_t{1} << 20}) {
+          paths.insert(CheckAgainstSorting(values, run, q, scratch));
+        }
+      }
+    }
+  }
+  for (SelectPath path : {SelectPath::kTrivial, SelectPath::kDirect, SelectPath::kInner,
+                          SelectPath::kOuter}) {
+    EXPECT_EQ(paths.count(path), 1u) << "path " << static_cast<int>(path) << " never taken";
+  }
+}
+
+// A sample of one value cannot bracket the k-th value: it lies outside every threshold, and
+// the interval up to min or max is copied instead.
+TEST(QuantileSelectTest, UnrepresentativeSampleStillExact) {
+  std::vector<float> values(5000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>((i * 7919) % 5000);
+  SelectOptions options;
+  options.sample_stride = static_cast<int64_t>(values.size());  // one sampled value
+  SelectScratch scratch;
+  for (float q : {0.05f, 0.5f, 0.9f}) {
+    EXPECT_EQ(CheckAgainstSorting(values, 56, q, scratch, options), SelectPath::kOuter);
+  }
+}
+
+// The sample sees the zeros of a ReLU many times; the k-th value is one of them.
+TEST(QuantileSelectTest, TiedValueAtTheQuantile) {
+  std::vector<float> values(10000, 0.0f);
+  for (size_t i = 0; i < values.size(); i += 20) values[i] = 1.0f + static_cast<float>(i);
+  SelectScratch scratch;
+  EXPECT_EQ(CheckAgainstSorting(values, 100, 0.9f, scratch), SelectPath::kInner);
+  EXPECT_EQ(CheckAgainstSorting(values, 100, 0.96f, scratch), SelectPath::kInner);
+}
+
+TEST(QuantileSelectTest, NonFiniteValuesAreLeftOut) {
+  std::mt19937 rng(3);
+  std::vector<float> values = Generate(rng, 0, 3000);
+  for (size_t i = 0; i < values.size(); i += 97) values[i] = kNaN;
+  values[5] = kInf;
+  values[6] = -kInf;
+  SelectScratch scratch;
+  for (float q : {0.5f, 0.9f}) CheckAgainstSorting(values, 49, q, scratch);
+  const std::vector<float> none(100, kNaN);
+  const internal::ChannelSummary summary = SummarizeChannel(RunsOf(none, 49), 0.9f, scratch);
+  EXPECT_EQ(summary.finite, 0);
+  EXPECT_EQ(summary.nonfinite, 100);
+  EXPECT_GT(summary.min, summary.max);
+}
+
+// A channel-last activation (a Linear's input) is gathered per channel; an NCHW one is read
+// in place. Both must give the same statistics.
+TEST(ObserverStateTest, LargeChannelLastEqualsChannelFirst) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  const int64_t rows = 3000;
+  const int64_t channels = 3;
+  std::vector<float> last(static_cast<size_t>(rows * channels));
+  std::vector<float> first(last.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const float v = std::max(normal(rng) * static_cast<float>(c + 1), 0.0f);
+      last[static_cast<size_t>(r * channels + c)] = v;
+      first[static_cast<size_t>(c * rows + r)] = v;
+    }
+  }
+  ObserverOptions last_axis;
+  last_axis.channel_axis = -1;
+  ObserverOptions first_axis;
+  first_axis.channel_axis = 0;
+  ObserverState a(last_axis), b(first_axis);
+  a.Update(TensorView::Contiguous(last.data(), {rows, channels}));
+  b.Update(TensorView::Contiguous(first.data(), {channels, rows}));
+  EXPECT_EQ(a.min_val(), b.min_val());
+  EXPECT_EQ(a.max_val(), b.max_val());
+  EXPECT_EQ(a.average_percentile_ratio(), b.average_percentile_ratio());
+  EXPECT_EQ(a.constant_channels(), b.constant_channels());
 }
 
 }  // namespace

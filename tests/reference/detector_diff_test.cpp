@@ -61,13 +61,22 @@ double Decode(const json& v) {
 }
 
 // Within 1e-5 relative (the reference keeps running means in float32, qreport in double).
-void ExpectClose(double actual, double expected, const std::string& what) {
+void ExpectClose(double actual, double expected, const std::string& what, double relative = 1e-5) {
   if (std::isinf(expected)) {
     EXPECT_EQ(actual, expected) << what;
     return;
   }
-  EXPECT_NEAR(actual, expected, 1e-7 + 1e-5 * std::abs(expected)) << what;
+  EXPECT_NEAR(actual, expected, 1e-7 + relative * std::abs(expected)) << what;
 }
+
+// Outlier ratios (max / 97.5th percentile per batch, averaged) downstream of a folded
+// BatchNorm: the reference calibrates prepare_fx's model, whose conv carries the BatchNorm
+// folded into its weight, qreport the model as given (it folds BatchNorm for weight analysis
+// only). The activations then differ by float rounding, and a percentile near zero amplifies
+// that: cnn's "fc" channel 35 has a batch whose percentile is 0.009 (per-batch ratio 17.7);
+// its average ratio is 3.1098928 in qreport and in the unfolded model run in Python, 3.1099422
+// in the reference (1.6e-5 relative). So these ratios are compared to 1e-4.
+constexpr double kOutlierRatioTolerance = 1e-4;
 
 template <typename T>
 void ExpectAllClose(const std::vector<T>& actual, const json& expected, const std::string& what) {
@@ -131,8 +140,7 @@ void ComparePerChannel(const Report& report, const json& reference) {
   for (const auto& [fqn, r] : ref) {
     if (!got.count(fqn)) continue;
     const PerChannelFinding& f = got.at(fqn);
-    EXPECT_EQ(f.per_channel_supported, r["per_channel_quantization_supported"].get<bool>())
-        << fqn;
+    EXPECT_EQ(f.per_channel_supported, r["per_channel_quantization_supported"].get<bool>()) << fqn;
     EXPECT_EQ(f.per_channel_used, r["per_channel_quantization_used"].get<bool>()) << fqn;
     EXPECT_EQ(ToString(f.backend), r["backend"].get<std::string>()) << fqn;
   }
@@ -172,10 +180,12 @@ void CompareEqualization(const Report& report, const json& reference) {
     const EqualizationFinding& f = got.at(fqn);
     ASSERT_FALSE(f.problem.has_value()) << fqn << ": " << f.problem->message;
     EXPECT_EQ(f.threshold, r["input_weight_threshold"].get<double>()) << fqn;
+    // B8: -1 (the last axis) for a Linear in qreport, 1 in the reference; equal for 2-D inputs.
+    const int axis = r["module_type"] == "Linear" && f.channel_axis == -1 ? 1 : f.channel_axis;
+    EXPECT_EQ(axis, r["input_weight_channel_axis"].get<int>()) << fqn;
     const auto recommended = r["input_weight_equalization_recommended"].get<std::vector<bool>>();
     EXPECT_EQ(f.channel_recommended, recommended) << fqn;
-    ExpectAllClose(f.comparison, r["input_weight_channel_comparison_metrics"],
-                   fqn + " comparison");
+    ExpectAllClose(f.comparison, r["input_weight_channel_comparison_metrics"], fqn + " comparison");
     ExpectAllClose(f.input_channel_max, r["input_activation_per_channel_max"], fqn + " in max");
     ExpectAllClose(f.input_channel_min, r["input_activation_per_channel_min"], fqn + " in min");
     ExpectClose(f.input_global_max, Decode(r["input_activation_global_max"]), fqn + " in gmax");
@@ -192,7 +202,8 @@ void CompareEqualization(const Report& report, const json& reference) {
   }
 }
 
-void CompareOutliers(const Report& report, const json& reference) {
+// Counts the dead channels seen (B6) in `dead`.
+void CompareOutliers(const Report& report, const json& reference, int& dead) {
   const auto ref = ReferenceModules(reference, "outlier_detector");
   const auto got = QreportFindings<OutlierFinding>(report, "outlier_detector");
   // B13: qreport also reports BatchNorm/ReLU leaves, with their own inputs; the reference's
@@ -213,7 +224,10 @@ void CompareOutliers(const Report& report, const json& reference) {
     ASSERT_TRUE(got.count(fqn)) << "qreport has no outlier finding for " << fqn;
     const OutlierFinding& f = got.at(fqn);
     ASSERT_FALSE(f.problem.has_value()) << fqn << ": " << f.problem->message;
-    EXPECT_EQ(f.channel_axis, r["outlier_detection_channel_axis"].get<int>()) << fqn;
+    // B8: qreport takes a Linear's channels along the last axis (-1), the reference along 1;
+    // the same axis for the 2-D inputs here.
+    const int axis = r["module_type"] == "Linear" && f.channel_axis == -1 ? 1 : f.channel_axis;
+    EXPECT_EQ(axis, r["outlier_detection_channel_axis"].get<int>()) << fqn;
     EXPECT_EQ(f.reference_percentile, r["outlier_detection_reference_percentile"].get<double>())
         << fqn;
     EXPECT_EQ(f.total_batches, reference["batches"].get<int64_t>()) << fqn;
@@ -225,13 +239,14 @@ void CompareOutliers(const Report& report, const json& reference) {
     for (size_t c = 0; c < outliers.size(); ++c) {
       const std::string at = fqn + " channel " + std::to_string(c);
       if (f.dead_channels[c]) {  // B6: the reference calls a dead channel an outlier
+        ++dead;
         EXPECT_TRUE(std::isinf(Decode(ratios[c]))) << at;
         EXPECT_TRUE(outliers[c]) << at;
         EXPECT_FALSE(f.outliers[c]) << at;
         continue;
       }
       EXPECT_EQ(f.outliers[c], outliers[c]) << at;
-      ExpectClose(f.ratios[c], Decode(ratios[c]), at + " ratio");
+      ExpectClose(f.ratios[c], Decode(ratios[c]), at + " ratio", kOutlierRatioTolerance);
     }
     ExpectAllClose(f.batches_used, r["outlier_detection_batches_used"], fqn + " batches used");
     EXPECT_EQ(f.sufficient_batches,
@@ -262,12 +277,14 @@ TEST_P(DetectorReferenceTest, FindingsMatchTheReference) {
   }
   {
     SCOPED_TRACE("outlier_detector");
-    CompareOutliers(report, reference);
+    // mlp's hidden unit 3 never fires: fc2's input channel 3 is dead.
+    int dead = 0;
+    CompareOutliers(report, reference, dead);
+    EXPECT_EQ(dead, GetParam() == "mlp" ? 1 : 0);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, DetectorReferenceTest,
-                         ::testing::Values("mlp", "cnn", "grouped"),
+INSTANTIATE_TEST_SUITE_P(Cases, DetectorReferenceTest, ::testing::Values("mlp", "cnn", "grouped"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -22,6 +22,7 @@ whose BatchNorm, if any, is folded into the weight); a fused child "X.K" with K 
 that joined it) maps to None, since it is not a module of its own after fusion (the float
 model's ReLU has another name). Names of unfused modules are kept.
 """
+import copy
 import json
 import math
 import os
@@ -104,6 +105,10 @@ def make_cases():
     gen = torch.Generator().manual_seed(7)
     torch.manual_seed(7)
     mlp = Mlp().eval()
+    # Hidden unit 3 never fires: fc2's input channel 3 is zero in every batch (a dead
+    # channel; spec B6: the reference calls it an outlier with ratio inf).
+    with torch.no_grad():
+        mlp.fc1.bias[3] = -100.0
     # Inputs with per-feature scales, so the equalization metrics spread around [0.5, 2].
     mlp_scale = torch.linspace(0.2, 3.0, 12)
     mlp_batches = [torch.randn(8, 12, generator=gen) * mlp_scale + 0.3 for _ in range(NUM_BATCHES)]
@@ -140,6 +145,11 @@ def user_fqn(prepared, reference_fqn):
 
 
 def run_report(model, batches, detectors):
+    # prepare_fx (1.13) shares the float model's leaf modules with the GraphModule, and
+    # ModelReport attaches its observers to them with add_submodule: without the copy, a
+    # second ModelReport on the same float model would find (and report from) the first's
+    # observers, e.g. OutlierDetector reading percentiles taken at 0.9 instead of 0.975.
+    model = copy.deepcopy(model)
     torch.manual_seed(0)
     prepared = prepare_fx(model, QConfigMapping().set_global(default_qconfig), (batches[0],))
     report = ModelReport(prepared, set(detectors))

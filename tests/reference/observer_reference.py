@@ -67,6 +67,25 @@ def special_channels(rng, n):
     return batches
 
 
+def relu_ties(rng):
+    """ReLU outputs whose zeros are 50%, 90% and 97% of a channel, and an integer channel."""
+    x = rng.standard_normal((4, 4, 30, 30)).astype(np.float32)
+    x[:, 1] -= 1.3
+    x[:, 2] -= 1.9
+    x = np.maximum(x, 0)
+    x[:, 3] = np.round(x[:, 3] * 3)
+    return x
+
+
+def border_columns(rng):
+    """Image-like channels whose first and last columns hold much larger values."""
+    x = rng.standard_normal((8, 3, 56, 56)).astype(np.float32)
+    x[:, :, :, 0] += 20
+    x[:, :, :, -1] -= 20
+    x[:, 1, ::8, :] = 7.5
+    return x
+
+
 def build_cases(rng):
     normal = lambda shape: rng.standard_normal(shape).astype(np.float32)
     cauchy = lambda shape: rng.standard_cauchy(shape).astype(np.float32)
@@ -88,6 +107,14 @@ def build_cases(rng):
         ("large_relu_like", [np.maximum(normal((4, 3, 80, 80)), 0) for _ in range(2)], 1, 0.9),
         ("large_heavy_tailed", [cauchy((2, 2, 120, 120)) for _ in range(2)], 1, 0.975),
         ("large_linear_last_axis", [normal((20000, 3)) * 5 for _ in range(2)], -1, 0.9),
+        # the sampled-threshold select: a distribution that moves between batches, ReLU
+        # zeros at the quantile, spatial structure a strided sample would alias with
+        ("shifting_distribution", [normal((4, 6, 20, 20)) * scale + shift
+                                   for scale, shift in ((1, 0), (10, 5), (0.1, -3), (3, 30))],
+         1, 0.9),
+        ("relu_ties", [relu_ties(rng) for _ in range(3)], 1, 0.9),
+        ("border_columns", [border_columns(rng) for _ in range(2)], 1, 0.975),
+        ("threshold_boundary", [normal((1, 5, 8, 8)), normal((1, 5, 7, 9))], 1, 0.9),
     ]
 
 

@@ -9,8 +9,8 @@
 namespace qreport::torchscript {
 namespace {
 
-using ::testing::HasSubstr;
 using qreport::testing::FixturePath;
+using ::testing::HasSubstr;
 
 std::vector<std::unique_ptr<Detector>> AllDetectors() {
   const DetectorRegistry registry = DetectorRegistry::BuiltIn();
@@ -45,9 +45,9 @@ TEST(ModelReportTest, AllFourDetectorsReportOnEveryLayerOfACnn) {
   ASSERT_EQ(result.detectors.size(), 4u);
   std::vector<std::string> names;
   for (const DetectorReport& detector : result.detectors) names.push_back(detector.detector);
-  EXPECT_THAT(names, ::testing::ElementsAre("per_channel_detector", "dynamic_vs_static_detector",
-                                            "input_weight_equalization_detector",
-                                            "outlier_detector"));
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("per_channel_detector", "dynamic_vs_static_detector",
+                                     "input_weight_equalization_detector", "outlier_detector"));
   // Per-layer detectors cover every layer; the outlier detector every called leaf module.
   for (size_t d = 0; d < 3; ++d) {
     EXPECT_EQ(result.detectors[d].findings.size(), layers.size()) << names[d];

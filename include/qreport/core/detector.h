@@ -72,10 +72,10 @@ struct EqualizationOptions {
 std::unique_ptr<Detector> MakeEqualizationDetector(const EqualizationOptions& options);
 
 struct OutlierOptions {
-  double ratio_threshold = 3.5;                  // outlier iff average ratio > threshold
-  double reference_percentile = 0.975;           // compared with the channel's max
+  double ratio_threshold = 3.5;                   // outlier iff average ratio > threshold
+  double reference_percentile = 0.975;            // compared with the channel's max
   double fraction_batches_used_threshold = 0.95;  // "sufficient batches" bar
-  std::optional<int> channel_axis;               // as in EqualizationOptions; others: 1
+  std::optional<int> channel_axis;                // as in EqualizationOptions; others: 1
   void Validate() const;  // percentile in (0, 1), fraction in [0, 1], threshold > 0
 };
 std::unique_ptr<Detector> MakeOutlierDetector(const OutlierOptions& options);

@@ -57,8 +57,8 @@ struct DynamicStaticFinding {
 
 struct EqualizationFinding {
   std::string fqn;
-  double threshold = 0.5;  // input_weight_threshold
-  int channel_axis = 1;    // input_weight_channel_axis, as applied to the input
+  double threshold = 0.5;                 // input_weight_threshold
+  int channel_axis = 1;                   // input_weight_channel_axis, as applied to the input
   std::vector<bool> channel_recommended;  // input_weight_equalization_recommended
   std::vector<double> comparison;         // input_weight_channel_comparison_metrics
   std::vector<float> input_channel_max, input_channel_min;
@@ -73,13 +73,13 @@ struct EqualizationFinding {
 struct OutlierFinding {
   std::string fqn;
   std::string module_type;
-  int channel_axis = 1;               // outlier_detection_channel_axis
-  double reference_percentile = 0.975;  // outlier_detection_reference_percentile
-  double ratio_threshold = 3.5;         // outlier_detection_ratio_threshold
-  std::vector<double> ratios;           // outlier_detection_percentile_ratios (>= 1, or inf)
-  std::vector<int64_t> batches_used;    // outlier_detection_batches_used
-  std::vector<bool> outliers;           // outliers_detected
-  std::vector<bool> sufficient_batches;  // outlier_detection_is_sufficient_batches
+  int channel_axis = 1;                   // outlier_detection_channel_axis
+  double reference_percentile = 0.975;    // outlier_detection_reference_percentile
+  double ratio_threshold = 3.5;           // outlier_detection_ratio_threshold
+  std::vector<double> ratios;             // outlier_detection_percentile_ratios (>= 1, or inf)
+  std::vector<int64_t> batches_used;      // outlier_detection_batches_used
+  std::vector<bool> outliers;             // outliers_detected
+  std::vector<bool> sufficient_batches;   // outlier_detection_is_sufficient_batches
   std::vector<int64_t> constant_batches;  // constant_batch_counts
   std::vector<float> channel_max;         // input_activation_per_channel_max
   // Channels that were zero in every batch: dead, not outliers (the reference calls them
@@ -103,7 +103,7 @@ struct ModuleAdvice {
 };
 
 struct DetectorReport {
-  std::string detector;  // the detector's name(), e.g. "outlier_detector"
+  std::string detector;           // the detector's name(), e.g. "outlier_detector"
   std::vector<Finding> findings;  // in the model's module order
   std::vector<ModuleAdvice> advice;
 };

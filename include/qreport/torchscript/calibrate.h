@@ -41,8 +41,9 @@ struct CalibrationSummary {
 };
 
 // Throws qreport::Error: kBadData for empty data or a batch the model rejects (the message
-// then names the batch's file and inputs, and how many batches the last checkpoint holds), kInvalidArgument for a
-// checkpoint of another model or other points, kIo when a checkpoint cannot be written.
+// then names the batch's file and inputs, and how many batches the last checkpoint holds),
+// kInvalidArgument for a checkpoint of another model or other points, kIo when a checkpoint cannot
+// be written.
 CalibrationSummary Calibrate(PreparedModel& prepared, CalibrationData& data,
                              const CalibrationOptions& options);
 
