@@ -59,7 +59,9 @@ size_t Lines(const std::string& text) {
 std::string Python() { return Setting("QREPORT_PYTHON", QREPORT_PYTHON_PATH); }
 
 std::string ScratchDir(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "qreport_cli_" + name;
+  // One directory per process: ctest runs tests in parallel, each in its own process.
+  const std::string dir =
+      ::testing::TempDir() + "qreport_cli_" + name + "_" + std::to_string(::getpid());
   std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
   return dir;
 }

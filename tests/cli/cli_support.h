@@ -26,7 +26,7 @@ CliRun Qreport(const std::string& args);
 
 size_t Lines(const std::string& text);
 
-// An empty directory of this name under the test temp dir.
+// An empty directory named after `name` and this process under the test temp dir.
 std::string ScratchDir(const std::string& name);
 
 // Equal JSON, numbers up to the rounding of summing in another order (1e-9 relative).
