@@ -2,9 +2,11 @@
 // the ratios are fair:
 //   qreport_observer_bench --model resnet18.pt --input-shape 8,3,224,224
 // Benchmarks: the model's plain TorchScript forward; the prepared (instrumented) forward with
-// all statistics at every point; and the observers alone on the activations the model
-// produces at every point (captured once, for two different input batches so consecutive
-// updates see different data, as in a calibration).
+// all statistics at every point; the instrumented forward with no statistic (the taps' own
+// cost); and the observers alone on the activations the model produces at every point
+// (captured once, for two different input batches so consecutive updates see different
+// data, as in a calibration). Plain and calibration forwards are best compared in one run with
+// --benchmark_enable_random_interleaving=true: the machine's load drifts.
 //
 //   qreport_observer_bench --model resnet18.pt --capture-dir DIR
 // also writes the first batch's activations as DIR/NN.npy with DIR/points.json, for
@@ -170,11 +172,28 @@ ObserverOptions AllStatistics(int channel_axis) {
   return options;
 }
 
+// Points that observe the very same values (a fused output that is the next layer's input,
+// or one input of two layers) are computed once in a calibration; "distinct" counts the rest.
 void SetCounters(benchmark::State& state, const std::vector<CapturedPoint>& points) {
   double elements = 0;
-  for (const CapturedPoint& point : points) elements += point.batches[0].numel();
+  double distinct_elements = 0;
+  int distinct = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const at::Tensor& tensor = points[i].batches[0];
+    elements += static_cast<double>(tensor.numel());
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; ++j) {
+      seen = points[j].batches[0].sizes() == tensor.sizes() &&
+             torch::equal(points[j].batches[0], tensor);
+    }
+    if (seen) continue;
+    ++distinct;
+    distinct_elements += static_cast<double>(tensor.numel());
+  }
   state.counters["points"] = static_cast<double>(points.size());
   state.counters["Melements"] = elements / 1e6;
+  state.counters["distinct"] = distinct;
+  state.counters["distinct_Melements"] = distinct_elements / 1e6;
 }
 
 void BM_PlainForward(benchmark::State& state) {
@@ -190,6 +209,21 @@ void BM_PlainForward(benchmark::State& state) {
 void BM_CalibrationForward(benchmark::State& state) {
   const Model model = Model::Load(GetSetup().model_path);
   PreparedModel prepared = PreparedModel::Prepare(model, {});
+  const auto input = Input();
+  for (int i = 0; i < 2; ++i) prepared.Forward(input);
+  for (auto _ : state) benchmark::DoNotOptimize(prepared.Forward(input));
+  state.counters["points"] = static_cast<double>(prepared.bank().size());
+}
+
+// The instrumentation alone: every point tapped, no statistic computed.
+void BM_TapsOnlyForward(benchmark::State& state) {
+  const Model model = Model::Load(GetSetup().model_path);
+  qreport::torchscript::PrepareOptions options;
+  options.points = qreport::torchscript::AllPoints(PreparedModel::Prepare(model, {}).layers());
+  for (qreport::PointRequest& point : options.points) {
+    point.options.statistics = qreport::kNoStatistics;
+  }
+  PreparedModel prepared = PreparedModel::Prepare(model, options);
   const auto input = Input();
   for (int i = 0; i < 2; ++i) prepared.Forward(input);
   for (auto _ : state) benchmark::DoNotOptimize(prepared.Forward(input));
@@ -235,6 +269,11 @@ BENCHMARK(BM_PlainForward)
     ->UseRealTime()
     ->MinTime(3.0);
 BENCHMARK(BM_CalibrationForward)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(3.0);
+BENCHMARK(BM_TapsOnlyForward)
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime()
     ->UseRealTime()

@@ -17,8 +17,9 @@ namespace {
 constexpr float kFloatMax = std::numeric_limits<float>::max();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// The two passes are compiled for plain x86-64 (SSE2), AVX2 and AVX-512; the loader picks
-// the best the CPU has (GCC function multiversioning, resolved once through an ifunc).
+// The loops over a channel's values are compiled for plain x86-64 (SSE2), AVX2 and AVX-512;
+// the loader picks the best the CPU has (GCC function multiversioning, resolved once through
+// an ifunc). Elsewhere they are compiled once, for the target.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define QREPORT_VECTOR_CLONES \
   __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
@@ -33,10 +34,10 @@ constexpr int kLanes = 16;
 // Per-lane int32 counts cannot overflow within a block (each lane counts at most a
 // sixteenth of it, plus a tail of fewer than 16 per run).
 constexpr int64_t kBlock = int64_t{1} << 30;
-constexpr int kThresholds = 8;
+constexpr int kThresholds = 6;
 // Where the thresholds sit around the sample's estimate of rank k, in standard deviations
 // of that estimate: the k-th value falls between the inner ones most of the time.
-constexpr double kThresholdOffsets[kThresholds] = {-4, -2, -1, -0.35, 0.35, 1, 2, 4};
+constexpr double kThresholdOffsets[kThresholds] = {-4, -1.2, -0.4, 0.4, 1.2, 4};
 constexpr int64_t kMinSample = 16;
 constexpr int64_t kMaxSample = 2048;
 
@@ -122,9 +123,8 @@ void ThresholdPass(const FloatRun* runs, size_t run_count, const float* threshol
 // Copies the values in [lo, hi) to `out`, in order, and returns how many there are. A
 // vectorised loop marks a chunk's values; groups of eight without a mark (most of them) are
 // skipped with one test. REQUIRES: `out` has room for kLanes more values than are copied.
-inline __attribute__((always_inline)) int64_t CollectBody(const FloatRun* runs,
-                                                          size_t run_count, float lo, float hi,
-                                                          float* out) {
+inline __attribute__((always_inline)) int64_t CollectBody(const FloatRun* runs, size_t run_count,
+                                                          float lo, float hi, float* out) {
   constexpr int64_t kChunk = 256;
   alignas(64) uint8_t inside[kChunk];
   int64_t count = 0;
@@ -159,8 +159,8 @@ __attribute__((target("default"))) int64_t CollectPass(const FloatRun* runs, siz
 }
 
 __attribute__((target("arch=x86-64-v3"))) int64_t CollectPass(const FloatRun* runs,
-                                                              size_t run_count, float lo,
-                                                              float hi, float* out) {
+                                                              size_t run_count, float lo, float hi,
+                                                              float* out) {
   return CollectBody(runs, run_count, lo, hi, out);
 }
 
@@ -191,15 +191,55 @@ int64_t CollectPass(const FloatRun* runs, size_t run_count, float lo, float hi, 
 }
 #endif
 
+// Floats as int32 keys in the same order (a negative float's magnitude bits are flipped);
+// -0 and +0, equal as floats, get the same key (of +0).
+inline int32_t KeyOf(float v) {
+  const float canonical = v + 0.0f;  // -0 + 0 = +0
+  int32_t bits;
+  std::memcpy(&bits, &canonical, sizeof(bits));
+  return bits ^ ((bits >> 31) & 0x7fffffff);
+}
+
+inline float FloatOf(int32_t key) {
+  const int32_t bits = key ^ ((key >> 31) & 0x7fffffff);
+  float v;
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+
+// The k-th smallest of `count` values, turned into keys in place, by bisection between two
+// keys: each step counts the keys at or below the middle, a loop that vectorises. At most 32
+// steps over the values, without the unpredictable branches of a partition.
+// REQUIRES: finite values, 0 <= k < count, low <= key of the k-th value <= high.
+QREPORT_VECTOR_CLONES
+float BisectKth(float* values, int64_t count, int64_t k, int32_t low_key, int32_t high_key) {
+  auto* keys = reinterpret_cast<int32_t*>(values);
+  for (int64_t i = 0; i < count; ++i) keys[i] = KeyOf(values[i]);
+  int64_t low = low_key;
+  int64_t high = high_key;
+  while (low < high) {
+    const auto middle = static_cast<int32_t>(low + (high - low) / 2);
+    int32_t lane_count[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= count; i += kLanes) {
+      for (int j = 0; j < kLanes; ++j) lane_count[j] += keys[i + j] <= middle;
+    }
+    int64_t at_most = 0;
+    for (; i < count; ++i) at_most += keys[i] <= middle;
+    for (int j = 0; j < kLanes; ++j) at_most += lane_count[j];
+    if (at_most > k) {
+      high = middle;
+    } else {
+      low = middle + 1;
+    }
+  }
+  return FloatOf(static_cast<int32_t>(low));
+}
+
 int64_t TotalSize(const std::vector<FloatRun>& runs) {
   int64_t total = 0;
   for (const FloatRun& run : runs) total += run.size;
   return total;
-}
-
-float NthOf(float* values, int64_t count, int64_t n) {
-  std::nth_element(values, values + n, values + count);
-  return values[n];
 }
 
 // One finite value from every block of `stride` values (counting across runs), at a
@@ -227,7 +267,7 @@ void Sample(const std::vector<FloatRun>& runs, int64_t stride, std::vector<float
   }
 }
 
-// Eight sorted thresholds around the sample's estimate of the value of rank k. Only the
+// Sorted thresholds around the sample's estimate of the value of rank k. Only the
 // sample's values between the lowest and highest threshold rank are sorted.
 void ChooseThresholds(std::vector<float>& sample, int64_t k, int64_t total, float* thresholds) {
   const auto s = static_cast<int64_t>(sample.size());
@@ -341,7 +381,12 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
     for (const FloatRun& run : runs) {
       out = std::copy(run.data, run.data + run.size, out);
     }
-    summary.quantile = NthOf(values, total, k);
+    if (total <= kLanes) {
+      std::nth_element(values, values + k, values + total);  // too few values to bisect
+      summary.quantile = values[k];
+    } else {
+      summary.quantile = BisectKth(values, total, k, KeyOf(summary.min), KeyOf(summary.max));
+    }
     return summary;
   }
 
@@ -369,7 +414,8 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
   const int64_t copied = CollectPass(runs.data(), runs.size(), lo, hi, values);
   QREPORT_ASSERT(copied == end - first, "collected {} values between thresholds, counted {}",
                  copied, end - first);
-  summary.quantile = NthOf(values, copied, k - first);
+  summary.quantile = BisectKth(values, copied, k - first, KeyOf(lo == -kInf ? summary.min : lo),
+                               hi == kInf ? KeyOf(summary.max) : KeyOf(hi) - 1);
   return summary;
 }
 

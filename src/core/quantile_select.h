@@ -3,15 +3,17 @@
 // A channel is handed over as contiguous runs of floats (for an NCHW activation: one run of
 // H*W values per sample). Its min, max and comp quantile (the k-th smallest value) come from
 // two passes over the values:
-//  1. a strided sample of at most 256 values is sorted, and eight of its values around the
-//     estimated rank k become thresholds;
+//  1. a pseudo-random sample of about (N/6)^(2/3) values (one per block of N/s) estimates
+//     the rank-k value, and six sample values around the estimate become thresholds;
 //  2. one vectorised pass takes min, max, the non-finite count and, for every threshold, how
 //     many values lie below it: exact ranks, so the k-th value is known to lie between two
 //     neighbouring thresholds (or a threshold and min/max);
 //  3. a second pass copies the values between those two thresholds (usually a few percent of
-//     the channel), and the k-th value is selected among them.
+//     the channel), and the k-th value is found among them by bisection on their bits.
 // The result is always exact: the sample only decides how few values are copied. A poor
-// sample makes the interval wider, never the answer wrong.
+// sample makes the interval wider (up to the whole channel), never the answer wrong.
+//
+// The passes are compiled for plain x86-64, AVX2 and AVX-512 and picked at load time.
 #ifndef QREPORT_CORE_QUANTILE_SELECT_H_
 #define QREPORT_CORE_QUANTILE_SELECT_H_
 

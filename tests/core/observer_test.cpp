@@ -199,7 +199,6 @@ TEST(ObserverOptionsTest, Validate) {
   EXPECT_THROW(options.Validate(), Error);
 }
 
-
 // --- the per-channel kernel (src/core/quantile_select.h) ----------------------------------
 
 using internal::FloatRun;
@@ -261,14 +260,30 @@ std::vector<float> Generate(std::mt19937& rng, int kind, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const float x = normal(rng);
     switch (kind) {
-      case 0: v[i] = x; break;                                 // normal
-      case 1: v[i] = std::max(x, 0.0f); break;                 // ReLU: half zeros
-      case 2: v[i] = std::max(x - 1.5f, 0.0f); break;          // ReLU: >90% zeros
-      case 3: v[i] = std::round(x * 2.0f); break;              // few distinct values
-      case 4: v[i] = cauchy(rng); break;                       // heavy tails
-      case 5: v[i] = -std::abs(x) - 1.0f; break;               // negative only
-      case 6: v[i] = static_cast<float>(i % 57) + (i % 7 == 0 ? 1000.0f : 0.0f); break;
-      default: v[i] = 1e-39f * x; break;                       // subnormal magnitudes
+      case 0:
+        v[i] = x;
+        break;  // normal
+      case 1:
+        v[i] = std::max(x, 0.0f);
+        break;  // ReLU: half zeros
+      case 2:
+        v[i] = std::max(x - 1.5f, 0.0f);
+        break;  // ReLU: >90% zeros
+      case 3:
+        v[i] = std::round(x * 2.0f);
+        break;  // few distinct values
+      case 4:
+        v[i] = cauchy(rng);
+        break;  // heavy tails
+      case 5:
+        v[i] = -std::abs(x) - 1.0f;
+        break;  // negative only
+      case 6:
+        v[i] = static_cast<float>(i % 57) + (i % 7 == 0 ? 1000.0f : 0.0f);
+        break;
+      default:
+        v[i] = 1e-39f * x;
+        break;  // subnormal magnitudes
     }
   }
   return v;
@@ -288,8 +303,8 @@ TEST(QuantileSelectTest, EqualsSortingOnAnyChannel) {
       }
     }
   }
-  for (SelectPath path : {SelectPath::kTrivial, SelectPath::kDirect, SelectPath::kInner,
-                          SelectPath::kOuter}) {
+  for (SelectPath path :
+       {SelectPath::kTrivial, SelectPath::kDirect, SelectPath::kInner, SelectPath::kOuter}) {
     EXPECT_EQ(paths.count(path), 1u) << "path " << static_cast<int>(path) << " never taken";
   }
 }
@@ -314,6 +329,15 @@ TEST(QuantileSelectTest, TiedValueAtTheQuantile) {
   SelectScratch scratch;
   EXPECT_EQ(CheckAgainstSorting(values, 100, 0.9f, scratch), SelectPath::kInner);
   EXPECT_EQ(CheckAgainstSorting(values, 100, 0.96f, scratch), SelectPath::kInner);
+}
+
+// The k-th value is the float just below a threshold (the sample holds 0.5 and 1.0 only).
+TEST(QuantileSelectTest, KthValueOneUlpBelowAThreshold) {
+  std::vector<float> values(10000, 1.0f);
+  std::fill(values.begin(), values.begin() + 4999, 0.5f);
+  values[4999] = std::nextafter(1.0f, 0.0f);
+  SelectScratch scratch;
+  EXPECT_EQ(CheckAgainstSorting(values, 100, 0.5f, scratch), SelectPath::kInner);
 }
 
 TEST(QuantileSelectTest, NonFiniteValuesAreLeftOut) {
