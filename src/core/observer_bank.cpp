@@ -28,6 +28,14 @@ bool CanShareObserver(const ObserverOptions& a, const ObserverOptions& b) {
          (!both_percentile || a.comp_percentile == b.comp_percentile);
 }
 
+ObserverOptions UniteObserverOptions(const ObserverOptions& a, const ObserverOptions& b) {
+  ObserverOptions united = a;
+  if (!(a.statistics & kChannelStatistics)) united.channel_axis = b.channel_axis;
+  if (!(a.statistics & kPercentileStatistics)) united.comp_percentile = b.comp_percentile;
+  united.statistics = a.statistics | b.statistics;
+  return united;
+}
+
 bool Serves(const ObserverOptions& state, const ObserverOptions& wanted) {
   return (state.statistics & wanted.statistics) == wanted.statistics &&
          CanShareObserver(state, wanted);
@@ -43,14 +51,7 @@ std::vector<PointRequest> MergePointRequests(const std::vector<PointRequest>& re
       merged.push_back(request);
       continue;
     }
-    // The united observer takes the axis and percentile of whichever request needs them.
-    if (!(same->options.statistics & kChannelStatistics)) {
-      same->options.channel_axis = request.options.channel_axis;
-    }
-    if (!(same->options.statistics & kPercentileStatistics)) {
-      same->options.comp_percentile = request.options.comp_percentile;
-    }
-    same->options.statistics |= request.options.statistics;
+    same->options = UniteObserverOptions(same->options, request.options);
   }
   return merged;
 }

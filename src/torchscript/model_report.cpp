@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include "dtype_map.h"
 #include "graph_utils.h"
 #include "qreport/core/error.h"
 #include "qreport/torchscript/weights.h"
@@ -40,11 +39,10 @@ ModelReport::ModelReport(const Model& model, std::vector<std::unique_ptr<Detecto
   description_.layers = graph.layers();
   description_.leaf_modules = graph.leaf_modules();
   for (const LayerDescription& layer : description_.layers) {
-    at::Tensor weight = AnalysedWeight(model_, layer).contiguous();
-    description_.weights.push_back(TensorView(weight.data_ptr(),
-                                              *internal::CoreDType(weight.scalar_type()),
-                                              weight.sizes().vec(), weight.strides().vec()));
-    weights_.push_back(std::move(weight));
+    at::Tensor weight = AnalysedWeight(model_, layer);
+    at::Tensor converted;
+    description_.weights.push_back(ViewOf(weight, converted));
+    weights_.push_back(converted.defined() ? converted : weight);
     description_.weight_scheme_in_model.push_back(WeightSchemeInModel(model_, layer));
   }
   std::vector<PointRequest> all;

@@ -119,11 +119,8 @@ std::vector<size_t> ShareIdenticalPoints(std::vector<PointRequest>& requests,
           !CanShareObserver(requests[earlier].options, requests[slot].options)) {
         continue;
       }
-      ObserverOptions& shared = requests[earlier].options;
-      shared = MergePointRequests({{requests[earlier].key, shared},
-                                   {requests[earlier].key, requests[slot].options}})
-                   .front()
-                   .options;
+      requests[earlier].options =
+          UniteObserverOptions(requests[earlier].options, requests[slot].options);
       leader[slot] = earlier;
       break;
     }

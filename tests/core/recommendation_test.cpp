@@ -147,14 +147,20 @@ TEST(RecommendQConfigMappingTest, DynamicOnlyOnLinearEvenWhenTheUserAskedForIt) 
   EXPECT_EQ(mapping.Resolve("fc1", kLinear), kDynamic);
 }
 
-TEST(RecommendQConfigMappingTest, FusedLayersAreNamedAfterTheirContainer) {
-  // An eager torch.nn.intrinsic.LinearReLU "head": the layer is "head.0", but prepare_fx
-  // looks up "head" (reference B15).
+// An eager torch.nn.intrinsic.LinearReLU "head" whose layer is "head.0".
+ModelDescription FusedLinearReluHead() {
   ModelDescription model;
   LayerDescription layer = Layer("head.0", LayerKind::kLinear, kLinear);
   layer.fused_parent_fqn = "head";
   layer.fused_parent_type = "torch.ao.nn.intrinsic.modules.fused.LinearReLU";
   model.layers = {layer};
+  return model;
+}
+
+TEST(RecommendQConfigMappingTest, FusedLayersAreNamedAfterTheirContainer) {
+  // An eager torch.nn.intrinsic.LinearReLU "head": the layer is "head.0", but prepare_fx
+  // looks up "head" (reference B15).
+  const ModelDescription model = FusedLinearReluHead();
   Report report;
   report.detectors = {AdviceOnly("per_channel_detector", {PerChannel("head.0", true)})};
   const QConfigMapping mapping = RecommendQConfigMapping(model, report, QConfigMapping());
@@ -238,11 +244,7 @@ TEST(RecommendEqualizationMappingTest, AModuleWithAProblemIsNotRecommended) {
 }
 
 TEST(RecommendEqualizationMappingTest, UsesTheFusedContainersName) {
-  ModelDescription model;
-  LayerDescription layer = Layer("head.0", LayerKind::kLinear, kLinear);
-  layer.fused_parent_fqn = "head";
-  layer.fused_parent_type = "torch.ao.nn.intrinsic.modules.fused.LinearReLU";
-  model.layers = {layer};
+  const ModelDescription model = FusedLinearReluHead();
   Report report;
   report.detectors = {{"input_weight_equalization_detector",
                        {EqFinding("head.0", {true, true}, true)},

@@ -49,6 +49,10 @@ struct PointRequest {
 // ask for per-channel statistics, the percentile only when both ask for it.
 bool CanShareObserver(const ObserverOptions& a, const ObserverOptions& b);
 
+// The options of one observer serving both: statistics united, the axis and percentile of
+// whichever needs them. REQUIRES: CanShareObserver(a, b).
+ObserverOptions UniteObserverOptions(const ObserverOptions& a, const ObserverOptions& b);
+
 // Whether an observer with `state` options computes everything `wanted` asks for.
 bool Serves(const ObserverOptions& state, const ObserverOptions& wanted);
 
