@@ -281,6 +281,24 @@ bool WithinModule(const std::string& node_fqn, const std::string& module_fqn) {
   return node_fqn == module_fqn || node_fqn.rfind(module_fqn + ".", 0) == 0;
 }
 
+bool WithinLayer(const Node* node, const std::string& layer_fqn) {
+  const auto fqn = internal::ModulePathOf(node);
+  return fqn && WithinModule(*fqn, layer_fqn);
+}
+
+// An eager QAT layer's activation_post_process runs in a forward hook, which TorchScript
+// calls outside the layer's own call: the hook's call stack names the layer's parent, so the
+// fake-quant's module path is "<parent>.activation_post_process".
+bool IsOwnActivationFakeQuant(const Node* node, const std::string& layer_fqn) {
+  if (WithinLayer(node, layer_fqn)) return true;
+  const auto fqn = internal::ModulePathOf(node);
+  const size_t dot = layer_fqn.rfind('.');
+  const std::string hook_path = dot == std::string::npos
+                                    ? "activation_post_process"
+                                    : layer_fqn.substr(0, dot) + ".activation_post_process";
+  return fqn && *fqn == hook_path;
+}
+
 std::string OutputOf(const Node* node) {
   return std::string("output of ") + node->kind().toQualString();
 }
@@ -323,11 +341,13 @@ CallRecord LayerFinder::FollowOutput(const LayerDescription& layer, const OpMatc
       record.post.value = OutputOf(user);
       record.values.post = user->output();
       break;
-    } else if (IsFakeQuant(user) && user->input(0) == value) {
-      // Passes through; the observed value is what the fake-quant hands on.
+    } else if (IsFakeQuant(user) && user->input(0) == value &&
+               IsOwnActivationFakeQuant(user, layer.fqn)) {
+      // An eager QAT layer's own activation_post_process passes through: the observed value
+      // is what the layer hands on. A fake-quant module of its own (prepare_qat_fx's
+      // activation_post_process_N) is not the layer's: the reference observes before it.
     } else if (layer.family == ModuleFamily::kQatFused) {
-      const auto user_fqn = internal::ModulePathOf(user);
-      if (!user_fqn || !WithinModule(*user_fqn, layer.fqn)) break;
+      if (!WithinLayer(user, layer.fqn)) break;
     } else {
       break;
     }

@@ -21,6 +21,22 @@ user's float model it stands for. A fused child "X.0" maps to the layer "X" (the
 whose BatchNorm, if any, is folded into the weight); a fused child "X.K" with K > 0 (the ReLU
 that joined it) maps to None, since it is not a module of its own after fusion (the float
 model's ReLU has another name). Names of unfused modules are kept.
+
+Besides the report, each case records the reference's generate_qconfig_mapping() (per module:
+dynamic activations? per-channel weights?) and generate_equalization_mapping() (module names),
+both under the user's names, and any detector run that raised ("reference_errors").
+
+Cases beyond plain prepare_fx models:
+  linear_stack  Linear layers on (N, T, C) inputs. With its default axis 1 the reference's
+                equalization detector fails (spec B8; recorded); the comparison runs its
+                equalization and outlier detectors with ch_axis=-1, the axis qreport uses for
+                a Linear.
+  twice         one Linear called twice. The reference observes only the first call (its
+                observer sits before the first node that calls the module); qreport observes
+                every call. "all_calls" holds ModelReportObserver statistics fed every call
+                through hooks on the float model: the oracle for qreport's numbers.
+  qat           a model prepared with prepare_qat_fx (per-channel fake-quant weights,
+                observers then frozen, eval): the reference's ModelReport runs on it directly.
 """
 import copy
 import json
@@ -31,13 +47,18 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.ao.quantization import QConfigMapping, default_qconfig
-from torch.ao.quantization.quantize_fx import prepare_fx
+import torch.nn.functional as F
+from torch.ao.quantization import QConfigMapping, default_qconfig, get_default_qat_qconfig
+from torch.ao.quantization.observer import PlaceholderObserver
+from torch.ao.quantization.quantize_fx import prepare_fx, prepare_qat_fx
+from torch.ao.quantization.fx._model_report.model_report_observer import ModelReportObserver
 from torch.ao.quantization.fx._model_report.detector import (
     DynamicStaticDetector, InputWeightEqualizationDetector, OutlierDetector, PerChannelDetector)
 from torch.ao.quantization.fx._model_report.model_report import ModelReport
 
 NUM_BATCHES = 6
+PRE_OBSERVER = DynamicStaticDetector.DEFAULT_PRE_OBSERVER_NAME
+POST_OBSERVER = DynamicStaticDetector.DEFAULT_POST_OBSERVER_NAME
 
 
 def encode(value):
@@ -93,6 +114,74 @@ class Grouped(nn.Module):
         return self.dw(self.relu(self.conv1(x)))
 
 
+class Block(nn.Module):
+    """conv+relu and a 1x1 conv+relu in a nested Sequential, with a residual add. (No
+    BatchNorm: folded into the conv by prepare_fx it changes the activations by float
+    rounding, which near-zero percentiles amplify; the cnn case covers BatchNorm.)"""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.inner = nn.Sequential(nn.Conv2d(channels, channels, 1), nn.ReLU())
+
+    def forward(self, x):
+        return x + self.inner(self.relu(self.conv(x)))
+
+
+class Nested(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU())
+        self.blocks = nn.Sequential(Block(6), Block(6))
+        self.head = nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 3))
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class LinearStack(nn.Module):
+    """A transformer-style feed-forward stack on (N, T, C) inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(16, 32)
+        self.norm = nn.LayerNorm(32)
+        self.ff1 = nn.Linear(32, 64)
+        self.act = nn.GELU()
+        self.ff2 = nn.Linear(64, 32)
+        self.head = nn.Linear(32, 8)
+
+    def forward(self, x):
+        h = self.embed(x)
+        h = h + self.ff2(self.act(self.ff1(self.norm(h))))
+        return self.head(h)
+
+
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 10)
+        self.out = nn.Linear(10, 4)
+
+    def forward(self, x):
+        y = torch.clamp(self.fc(x), -2.0, 2.0)
+        return self.out(self.fc(y) * 0.5)
+
+
+class QatNet(nn.Module):
+    # No BatchNorm: torch 1.13 cannot script the QAT ConvBn modules.
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4 * 6 * 6, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.relu(self.conv(x)), 1))
+
+
 def randomize_bn(bn, gen):
     with torch.no_grad():
         bn.weight.copy_(torch.rand(bn.num_features, generator=gen) + 0.5)
@@ -129,8 +218,51 @@ def make_cases():
     grouped = Grouped().eval()
     grouped_batches = [torch.randn(2, 4, 7, 7, generator=gen) * torch.tensor(
         [0.5, 1.0, 2.0, 4.0]).view(1, 4, 1, 1) for _ in range(NUM_BATCHES)]
-    return [("mlp", mlp, mlp_batches), ("cnn", cnn, cnn_batches),
-            ("grouped", grouped, grouped_batches)]
+    torch.manual_seed(10)
+    nested = Nested().eval()
+    # Strong drift, so that the reference recommends dynamic for convolutions too (B14).
+    nested_batches = [torch.randn(2, 3, 6, 6, generator=gen) * 0.1 * 4**i
+                      for i in range(NUM_BATCHES)]
+
+    torch.manual_seed(11)
+    stack = LinearStack().eval()
+    # T = 6 does not divide C = 16: the reference's axis-1 equalization asserts (B8).
+    stack_scale = torch.linspace(0.1, 4.0, 16)
+    stack_batches = [torch.randn(2, 6, 16, generator=gen) * stack_scale for _ in range(NUM_BATCHES)]
+    for b in stack_batches[::2]:
+        b[:, :, 5] += 25.0 * torch.rand(2, 6, generator=gen)  # outliers in feature 5
+
+    torch.manual_seed(12)
+    twice = Twice().eval()
+    # Strong drift: fc's output ranges grow 3x per batch (dynamic recommended).
+    twice_batches = [torch.randn(4, 10, generator=gen) * 0.2 * 3**i for i in range(NUM_BATCHES)]
+
+    torch.manual_seed(13)
+    qat_batches = [torch.randn(2, 3, 8, 8, generator=gen) for _ in range(NUM_BATCHES)]
+    qat = prepare_qat_fx(QatNet().train(), QConfigMapping().set_global(
+        get_default_qat_qconfig("onednn")), (qat_batches[0],))
+    for b in qat_batches:  # "training": the fake-quant observers see data once
+        qat(b)
+    qat.apply(torch.ao.quantization.disable_observer)
+    qat.eval()
+
+    return [
+        Case("mlp", mlp, mlp_batches), Case("cnn", cnn, cnn_batches),
+        Case("grouped", grouped, grouped_batches), Case("nested", nested, nested_batches),
+        Case("linear_stack", stack, stack_batches, axis=-1),
+        Case("twice", twice, twice_batches, mode="hooks"),
+        Case("qat", qat, qat_batches, mode="qat"),
+    ]
+
+
+class Case:
+    """mode: "prepare_fx" (the float model is prepared as the reference's users do), "qat"
+    (the model is already prepared), "hooks" (the reference's detectors read observers that
+    hooks on the float model feed at every call; see the top of the file). axis: the ch_axis
+    given to the reference's equalization and outlier detectors (None: their default)."""
+
+    def __init__(self, name, model, batches, mode="prepare_fx", axis=None):
+        self.name, self.model, self.batches, self.mode, self.axis = name, model, batches, mode, axis
 
 
 def user_fqn(prepared, reference_fqn):
@@ -144,20 +276,47 @@ def user_fqn(prepared, reference_fqn):
     return reference_fqn
 
 
-def run_report(model, batches, detectors):
+def observe(observer, x):
+    observer(x)  # a hook that returns None leaves the module's input and output alone
+
+
+def attach_observers(model, comp_percentile):
+    """For mode "hooks": a pre- and post-observer on every Linear/Conv leaf, fed at every call
+    by hooks, where the reference's detectors look for them."""
+    for module in model.modules():
+        if not isinstance(module, (nn.Linear, nn.Conv2d)):
+            continue
+        pre = ModelReportObserver(ch_axis=1, comp_percentile=comp_percentile)
+        post = ModelReportObserver()
+        module.qconfig = default_qconfig  # what prepare_fx would attach; PerChannelDetector reads it
+        module.register_forward_pre_hook(lambda _m, args, pre=pre: observe(pre, args[0]))
+        module.register_forward_hook(lambda _m, _args, out, post=post: observe(post, out))
+        module.add_module(PRE_OBSERVER, pre)
+        module.add_module(POST_OBSERVER, post)
+
+
+def run_report(case, detectors, comp_percentile):
+    """Calibrates a copy of the case's model for the reference's detectors; returns the
+    calibrated model, the ModelReport and its report."""
     # prepare_fx (1.13) shares the float model's leaf modules with the GraphModule, and
     # ModelReport attaches its observers to them with add_submodule: without the copy, a
     # second ModelReport on the same float model would find (and report from) the first's
     # observers, e.g. OutlierDetector reading percentiles taken at 0.9 instead of 0.975.
-    model = copy.deepcopy(model)
+    model = copy.deepcopy(case.model)
     torch.manual_seed(0)
-    prepared = prepare_fx(model, QConfigMapping().set_global(default_qconfig), (batches[0],))
-    report = ModelReport(prepared, set(detectors))
-    calibrated = report.prepare_detailed_calibration()
+    if case.mode == "prepare_fx":
+        model = prepare_fx(model, QConfigMapping().set_global(default_qconfig), (case.batches[0],))
+    report = ModelReport(model, set(detectors))
+    if case.mode == "hooks":
+        attach_observers(model, comp_percentile)
+        report._prepared_flag = True  # the observers are in place; generate_* only check this
+        calibrated = model
+    else:
+        calibrated = report.prepare_detailed_calibration()
     with torch.no_grad():
-        for b in batches:
+        for b in case.batches:
             calibrated(b)
-    return calibrated, report.generate_model_report(False)
+    return calibrated, report, report.generate_model_report(False)
 
 
 def convert(calibrated, reports):
@@ -172,6 +331,48 @@ def convert(calibrated, reports):
     return out
 
 
+def observed_calls(model):
+    """How many calls each module's pre-observer saw."""
+    return {fqn: int(getattr(m, PRE_OBSERVER).num_batches_tracked)
+            for fqn, m in model.named_modules() if hasattr(m, PRE_OBSERVER)}
+
+
+def qconfig_mapping(calibrated, report):
+    """The reference's generate_qconfig_mapping under the user's names: per module, whether
+    activations are dynamic and weights per-channel."""
+    qconfigs = {}
+    for fqn, qconfig in report.generate_qconfig_mapping().module_name_qconfigs.items():
+        user = user_fqn(calibrated, fqn)
+        if user is not None:
+            qconfigs[user] = {"dynamic": isinstance(qconfig.activation(), PlaceholderObserver),
+                              "per_channel": hasattr(qconfig.weight(), "ch_axis")}
+    return qconfigs
+
+
+def equalization_mapping(calibrated, report):
+    """The modules of the reference's generate_equalization_mapping, under the user's names."""
+    names = [user_fqn(calibrated, fqn)
+             for fqn in report.generate_equalization_mapping().module_name_qconfigs]
+    return [fqn for fqn in names if fqn is not None]
+
+
+def reference_errors(case):
+    """For a case run with another axis: what the reference's detectors do with their
+    default axis (spec B8: the equalization detector asserts on (N, T, C) inputs)."""
+    errors = []
+    for detector in (InputWeightEqualizationDetector(0.5), OutlierDetector()):
+        try:
+            run_report(case, [detector], 0.9)
+        except Exception as e:  # the reference's failure is the data here
+            errors.append({"detector": detector.get_detector_name(),
+                           "error": f"{type(e).__name__}: {e}"})
+    return errors
+
+
+def axis_args(case):
+    return {} if case.axis is None else {"ch_axis": case.axis}
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: detector_reference.py OUT_DIR")
@@ -179,22 +380,37 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     torch.backends.quantized.engine = "qnnpack"
     names = []
-    for name, model, batches in make_cases():
-        torch.jit.script(model).save(os.path.join(out_dir, f"{name}.pt"))
-        batch_dir = os.path.join(out_dir, f"{name}_batches")
+    for case in make_cases():
+        torch.jit.script(case.model).save(os.path.join(out_dir, f"{case.name}.pt"))
+        batch_dir = os.path.join(out_dir, f"{case.name}_batches")
         os.makedirs(batch_dir, exist_ok=True)
-        for i, b in enumerate(batches):
+        for i, b in enumerate(case.batches):
             np.save(os.path.join(batch_dir, f"b{i}.npy"), b.numpy().astype(np.float32))
-        result = {"name": name, "batches": len(batches)}
-        calibrated, reports = run_report(model, batches, [
-            DynamicStaticDetector(), InputWeightEqualizationDetector(0.5),
-            PerChannelDetector("qnnpack")])
+        result = {"name": case.name, "batches": len(case.batches), "mode": case.mode,
+                  "reference_axis": case.axis,
+                  "reference_errors": reference_errors(case) if case.axis is not None else []}
+        equalization = InputWeightEqualizationDetector(0.5, **axis_args(case))
+        first = [DynamicStaticDetector(), PerChannelDetector("qnnpack")]
+        # With another axis, equalization gets a ModelReport of its own: in a shared one the
+        # dynamic/static detector's axis-1 pre-observer may win (B12).
+        groups = [first + [equalization]] if case.axis is None else [first, [equalization]]
+        for detectors in groups:
+            calibrated, report, reports = run_report(case, detectors, 0.9)
+            result.update(convert(calibrated, reports))
+            if detectors is groups[0]:
+                result["qconfig_mapping"] = qconfig_mapping(calibrated, report)
+            if equalization in detectors:
+                result["equalization_mapping"] = equalization_mapping(calibrated, report)
+        calibrated, _, reports = run_report(case, [OutlierDetector(**axis_args(case))], 0.975)
         result.update(convert(calibrated, reports))
-        calibrated, reports = run_report(model, batches, [OutlierDetector()])
-        result.update(convert(calibrated, reports))
-        with open(os.path.join(out_dir, f"{name}_reference.json"), "w") as f:
+        result["observed_calls"] = observed_calls(calibrated)
+        if case.mode == "hooks":  # what the reference's own observers would have seen
+            prepared_fx = Case(case.name, case.model, case.batches)
+            result["model_report_observed_calls"] = observed_calls(
+                run_report(prepared_fx, [OutlierDetector()], 0.975)[0])
+        with open(os.path.join(out_dir, f"{case.name}_reference.json"), "w") as f:
             json.dump(result, f, indent=1)
-        names.append(name)
+        names.append(case.name)
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"cases": names}, f)
     print(f"wrote {len(names)} detector cases to {out_dir}")
