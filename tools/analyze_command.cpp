@@ -5,6 +5,7 @@
 #include "output_files.h"
 #include "progress.h"
 #include "qreport/core/error.h"
+#include "qreport/core/html_report.h"
 #include "qreport/core/report.h"
 #include "qreport/torchscript/calibrate.h"
 #include "qreport/torchscript/model_report.h"
@@ -31,8 +32,9 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options) {
                   "PyTorch's default_qconfig (static activations, per-tensor weights)")
       ->type_name("FILE");
   cmd->add_option("--out,-o", options.out_dir,
-                  "Write report.json, qconfig_mapping.json, qconfig_mapping.py and "
-                  "equalization_mapping.json here (all or none)")
+                  "Write report.json, report.html, qconfig_mapping.json, qconfig_mapping.py, "
+                  "equalization_mapping.json, tensor_table.csv and channel_table.csv here (all "
+                  "or none)")
       ->type_name("DIR");
   cmd->add_flag("--no-fusion", options.no_fusion,
                 "Analyse raw layers (no BatchNorm folding or ReLU fusion)");
@@ -77,14 +79,21 @@ void RunAnalyze(const AnalyzeOptions& options) {
   std::cout << RenderReportText(report);
   if (options.out_dir.empty()) return;
   const QConfigMapping mapping = model_report.GenerateQConfigMapping();
-  WriteOutputFiles(options.out_dir, {{"report.json", ReportToJson(report).dump(2) + "\n"},
-                                     {"qconfig_mapping.json", mapping.ToJson().dump(2) + "\n"},
-                                     {"qconfig_mapping.py", ToPython(mapping)},
-                                     {"equalization_mapping.json",
-                                      model_report.GenerateEqualizationMapping().dump(2) + "\n"}});
+  const ReportDocuments documents{ReportToJson(report), mapping.ToJson(),
+                                  model_report.GenerateEqualizationMapping()};
+  std::vector<OutputFile> files = {
+      {"report.json", documents.report.dump(2) + "\n"},
+      {"report.html", RenderHtmlReport(documents)},
+      {"qconfig_mapping.json", documents.qconfig_mapping->dump(2) + "\n"},
+      {"qconfig_mapping.py", ToPython(mapping)},
+      {"equalization_mapping.json", documents.equalization_mapping->dump(2) + "\n"}};
+  for (OutputFile& table : TableCsvFiles(model_report.GenerateVisualizer())) {
+    files.push_back(std::move(table));
+  }
+  WriteOutputFiles(options.out_dir, files);
   std::cout << fmt::format(
-      "\nwrote report.json, qconfig_mapping.json, qconfig_mapping.py and "
-      "equalization_mapping.json to {}\n",
+      "\nwrote report.json, report.html, qconfig_mapping.json, qconfig_mapping.py, "
+      "equalization_mapping.json, tensor_table.csv and channel_table.csv to {}\n",
       options.out_dir);
 }
 

@@ -13,6 +13,7 @@
 #include "inspect_command.h"
 #include "qreport/core/error.h"
 #include "qreport/version.h"
+#include "view_command.h"
 
 namespace {
 
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
   CLI::App* calibrate = qreport::cli::AddCalibrateCommand(app, calibrate_options);
   qreport::cli::MergeOptions merge_options;
   CLI::App* merge = qreport::cli::AddMergeCommand(app, merge_options);
+  qreport::cli::ViewOptions view_options;
+  CLI::App* view = qreport::cli::AddViewCommand(app, view_options);
 
   try {
     app.parse(argc, argv);
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
     if (analyze->parsed()) qreport::cli::RunAnalyze(analyze_options);
     if (calibrate->parsed()) qreport::cli::RunCalibrate(calibrate_options);
     if (merge->parsed()) qreport::cli::RunMerge(merge_options);
+    if (view->parsed()) qreport::cli::RunView(view_options);
     return kExitOk;
   } catch (const qreport::Error& e) {
     return Fail(e.kind() == qreport::ErrorKind::kInternal ? kExitInternal : kExitBadInput,

@@ -45,4 +45,10 @@ void WriteOutputFiles(const std::string& directory, const std::vector<OutputFile
   }
 }
 
+std::vector<OutputFile> TableCsvFiles(const Visualizer& visualizer, const TableFilter& filter) {
+  const FilteredTables tables = visualizer.GenerateFilteredTables(filter);
+  return {{"tensor_table.csv", TensorTableCsv(tables.tensor)},
+          {"channel_table.csv", ChannelTableCsv(tables.channel)}};
+}
+
 }  // namespace qreport::cli

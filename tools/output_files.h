@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "qreport/core/visualizer.h"
+
 namespace qreport::cli {
 
 struct OutputFile {
@@ -17,6 +19,9 @@ struct OutputFile {
 
 // Creates `directory` if needed. Throws qreport::Error(kIo) naming the path on failure.
 void WriteOutputFiles(const std::string& directory, const std::vector<OutputFile>& files);
+
+// tensor_table.csv and channel_table.csv: the visualizer's two tables.
+std::vector<OutputFile> TableCsvFiles(const Visualizer& visualizer, const TableFilter& filter = {});
 
 }  // namespace qreport::cli
 

@@ -121,4 +121,8 @@ nlohmann::ordered_json ModelReport::GenerateEqualizationMapping() const {
   return RecommendEqualizationMapping(description_, RequireReport("equalization mapping"));
 }
 
+Visualizer ModelReport::GenerateVisualizer() const {
+  return Visualizer(RequireReport("visualizer"));
+}
+
 }  // namespace qreport::torchscript

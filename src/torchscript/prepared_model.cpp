@@ -131,6 +131,35 @@ std::vector<size_t> ShareIdenticalPoints(std::vector<PointRequest>& requests,
   return leader;
 }
 
+// Gives every attribute of `module` and its submodules, except parameters, its own deep
+// copy. One memo for the whole tree keeps attributes that alias each other aliased.
+void CopyAllButParameters(const torch::jit::Module& module,
+                          c10::IValue::HashAliasedIValueMap& memo) {
+  const c10::ClassTypePtr& type = module.type();
+  const c10::intrusive_ptr<c10::ivalue::Object> object = module._ivalue();
+  for (size_t i = 0; i < type->numAttributes(); ++i) {
+    if (type->getAttribute(i)->is_module()) {
+      CopyAllButParameters(torch::jit::Module(object->getSlot(i).toObject()), memo);
+    } else if (!type->is_parameter(i)) {
+      object->setSlot(i, object->getSlot(i).deepcopy(memo));
+    }
+  }
+}
+
+// Module::clone() copies every parameter: a second resnet18's worth of memory for the whole
+// calibration. The instrumented forward only reads parameters (it runs in eval mode without
+// autograd), so the clone shares them with the user's module. Everything else is copied as
+// clone() would: the class types and methods (so instrumenting the clone's graph leaves the
+// user's alone), the module objects, buffers and other attributes (so a forward that updates
+// its own state updates the clone's).
+torch::jit::Module CloneSharingParameters(const torch::jit::Module& module) {
+  torch::jit::Module clone = module.clone(/*inplace=*/true);
+  c10::IValue::HashAliasedIValueMap memo;
+  for (const at::Tensor& parameter : module.parameters()) memo[parameter] = parameter;
+  CopyAllButParameters(clone, memo);
+  return clone;
+}
+
 }  // namespace
 
 TensorView ViewOf(const at::Tensor& tensor, at::Tensor& keep_alive) {
@@ -158,7 +187,7 @@ std::vector<PointRequest> AllPoints(const std::vector<LayerDescription>& layers)
 }
 
 PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& options) {
-  torch::jit::Module clone = model.module().clone();
+  torch::jit::Module clone = CloneSharingParameters(model.module());
   clone.eval();
   auto& forward = torch::jit::toGraphFunction(clone.get_method("forward").function());
   std::shared_ptr<torch::jit::Graph> graph = forward.graph();

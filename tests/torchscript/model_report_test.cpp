@@ -66,6 +66,8 @@ TEST(ModelReportTest, AllFourDetectorsReportOnEveryLayerOfACnn) {
   const QConfigMapping mapping = report.GenerateQConfigMapping();
   EXPECT_TRUE(mapping.Resolve(layers.front().fqn, layers.front().module_type).has_value());
   EXPECT_TRUE(report.GenerateEqualizationMapping().contains("modules"));
+  const Visualizer visualizer = report.GenerateVisualizer();
+  EXPECT_THAT(visualizer.ModuleFqns(), ::testing::Contains(layers.front().fqn));
   ExpectErrorMentioning([&] { report.GenerateModelReport(false); }, "observers were removed");
 }
 
@@ -75,6 +77,7 @@ TEST(ModelReportTest, CallsOutOfOrderAreClearErrors) {
   ExpectErrorMentioning([&] { report.GenerateModelReport(false); },
                         "call PrepareDetailedCalibration()");
   ExpectErrorMentioning([&] { report.GenerateQConfigMapping(); }, "generate the model report");
+  ExpectErrorMentioning([&] { report.GenerateVisualizer(); }, "generate the model report");
   report.PrepareDetailedCalibration();
   ExpectErrorMentioning([&] { report.PrepareDetailedCalibration(); }, "already prepared");
   // The reference reports "dynamic everywhere" here; no batches is an error.

@@ -10,11 +10,12 @@
 //   for (auto& batch : batches) prepared.Forward(batch);
 //   const qreport::Report& findings = report.GenerateModelReport(true);
 //   qreport::QConfigMapping mapping = report.GenerateQConfigMapping();
+//   std::cout << report.GenerateVisualizer().RenderTables({"per_channel", "block1"});
 //
 // Method names map onto the reference's: prepare_detailed_calibration,
 // generate_model_report(remove_inserted_observers), generate_qconfig_mapping,
-// generate_equalization_mapping. Calls out of order throw qreport::Error(kInvalidArgument)
-// saying what to call first.
+// generate_equalization_mapping, generate_visualizer. Calls out of order throw
+// qreport::Error(kInvalidArgument) saying what to call first.
 #ifndef QREPORT_TORCHSCRIPT_MODEL_REPORT_H_
 #define QREPORT_TORCHSCRIPT_MODEL_REPORT_H_
 
@@ -26,6 +27,7 @@
 
 #include "qreport/core/detector.h"
 #include "qreport/core/report.h"
+#include "qreport/core/visualizer.h"
 #include "qreport/torchscript/layer_graph.h"
 #include "qreport/torchscript/model.h"
 #include "qreport/torchscript/prepared_model.h"
@@ -64,6 +66,8 @@ class ModelReport {
   // REQUIRE: a report was generated.
   QConfigMapping GenerateQConfigMapping() const;
   nlohmann::ordered_json GenerateEqualizationMapping() const;
+  // The report's findings as tables and plots.
+  Visualizer GenerateVisualizer() const;
 
  private:
   const ObserverBank& Statistics() const;
