@@ -30,10 +30,11 @@ struct Layout {
 Layout MakeLayout(const TensorView& view, int channel_axis);
 
 // Fills out[c] for every channel; the comp quantile (torch.quantile's "lower" interpolation
-// at q, over the finite values) only if `percentile`. Parallel over channels for large
-// tensors. REQUIRES: out.size() == layout.channels.
+// at q, over the finite values) only if `percentile`, with `hints` (kSelectHintSize floats
+// per channel, see SummarizeChannel) if not null. Parallel over channels for large tensors.
+// REQUIRES: out.size() == layout.channels.
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
-                  std::vector<ChannelSummary>& out);
+                  std::vector<ChannelSummary>& out, float* hints = nullptr);
 
 }  // namespace qreport::internal
 

@@ -72,7 +72,15 @@ void ObserverState::Update(const TensorView& batch) {
   const bool percentile = channel_stats && (options_.statistics & kPercentileStatistics) != 0;
 
   std::vector<ChannelSummary> per_channel(static_cast<size_t>(layout.channels));
-  internal::ScanChannels(batch, layout, percentile, options_.comp_percentile, per_channel);
+  float* hints = nullptr;
+  if (percentile) {
+    const auto size = static_cast<size_t>(layout.channels * internal::kSelectHintSize);
+    if (select_hints_.size() != size) {
+      select_hints_.assign(size, std::numeric_limits<float>::quiet_NaN());
+    }
+    hints = select_hints_.data();
+  }
+  internal::ScanChannels(batch, layout, percentile, options_.comp_percentile, per_channel, hints);
 
   float batch_min = kInf;
   float batch_max = -kInf;

@@ -34,7 +34,7 @@ constexpr int kLanes = 16;
 // Per-lane int32 counts cannot overflow within a block (each lane counts at most a
 // sixteenth of it, plus a tail of fewer than 16 per run).
 constexpr int64_t kBlock = int64_t{1} << 30;
-constexpr int kThresholds = 6;
+constexpr int kThresholds = kSelectHintSize;
 // Where the thresholds sit around the sample's estimate of rank k, in standard deviations
 // of that estimate: the k-th value falls between the inner ones most of the time.
 constexpr double kThresholdOffsets[kThresholds] = {-4, -1.2, -0.4, 0.4, 1.2, 4};
@@ -47,6 +47,17 @@ struct PassResult {
   int64_t nonfinite = 0;
   int64_t below[kThresholds] = {};  // values < thresholds[t]
 };
+
+// A channel of an NCHW activation is one run per sample, a channel-count of runs apart: too
+// far for the hardware prefetcher, and with small images (7x7: four cache lines) too short
+// for it to start. Asking for the next run's first lines while this one is read hides most
+// of that latency.
+inline void PrefetchRun(const FloatRun& run) {
+  constexpr int64_t kFloatsPerLine = 16;
+  constexpr int64_t kLines = 16;
+  const int64_t lines = std::min(kLines, (run.size + kFloatsPerLine - 1) / kFloatsPerLine);
+  for (int64_t l = 0; l < lines; ++l) __builtin_prefetch(run.data + l * kFloatsPerLine);
+}
 
 // Min and max (`v < m ? v : m` never picks a NaN, and is what minps/maxps compute; an Inf is
 // included), non-finite values, and values below each of `T` thresholds.
@@ -75,6 +86,7 @@ inline __attribute__((always_inline)) void PassBody(const FloatRun* runs, size_t
   };
   int64_t since_flush = 0;
   for (size_t r = 0; r < run_count; ++r) {
+    if (r + 1 < run_count) PrefetchRun(runs[r + 1]);
     for (int64_t start = 0; start < runs[r].size; start += kBlock) {
       const float* p = runs[r].data + start;
       const int64_t n = std::min(kBlock, runs[r].size - start);
@@ -330,7 +342,7 @@ int64_t LowerQuantileIndex(float q, int64_t count) {
 
 ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantile,
                                 SelectScratch& scratch, const SelectOptions& options,
-                                SelectPath* path) {
+                                SelectPath* path, float* hint) {
   SelectPath unused;
   SelectPath& taken = path != nullptr ? *path : unused;
   taken = SelectPath::kNone;
@@ -340,7 +352,10 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
 
   float thresholds[kThresholds];
   int64_t k = 0;
-  if (by_thresholds) {
+  const bool hinted = by_thresholds && hint != nullptr && !std::isnan(hint[0]);
+  if (hinted) {
+    std::copy_n(hint, kThresholds, thresholds);
+  } else if (by_thresholds) {
     // About (N/6)^(2/3) samples balance selecting thresholds in the sample against copying
     // and selecting in the interval, whose width shrinks as N / sqrt(samples).
     const double cube_root = std::cbrt(static_cast<double>(total) / 6.0);
@@ -360,8 +375,8 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
     MinMaxPass(runs.data(), runs.size(), &pass);
   }
   if (pass.nonfinite > 0) {
-    ChannelSummary summary =
-        SummarizeChannel(FiniteValues(runs, total, scratch), quantile, scratch, options, path);
+    ChannelSummary summary = SummarizeChannel(FiniteValues(runs, total, scratch), quantile, scratch,
+                                              options, path, hint);
     summary.nonfinite = total - summary.finite;
     return summary;
   }
@@ -403,6 +418,23 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
       hi = thresholds[t];
       end = pass.below[t];
       break;
+    }
+  }
+  // Values the search must copy and bisect. Past a sixteenth of the channel (the k-th value
+  // fell outside a hint's thresholds, on the wide side) counting once more with thresholds
+  // from a fresh sample is cheaper: the channel is in cache now.
+  const bool wide = end - first > std::max<int64_t>(total / 16, 256);
+  if (hinted && wide) {
+    hint[0] = std::numeric_limits<float>::quiet_NaN();
+    ChannelSummary again = SummarizeChannel(runs, quantile, scratch, options, path, hint);
+    taken = SelectPath::kRetried;
+    return again;
+  }
+  if (hint != nullptr) {
+    if (wide) {
+      hint[0] = std::numeric_limits<float>::quiet_NaN();
+    } else {
+      std::copy_n(thresholds, kThresholds, hint);
     }
   }
   taken = lo == -kInf || hi == kInf ? SelectPath::kOuter : SelectPath::kInner;

@@ -58,6 +58,7 @@ enum class SelectPath {
   kDirect,   // a small channel: every value copied and selected from
   kInner,    // between two thresholds
   kOuter,    // between min and the lowest threshold, or the highest and max
+  kRetried,  // the hint's thresholds bracketed too many values: sampled and counted again
 };
 
 struct SelectOptions {
@@ -75,12 +76,20 @@ struct ChannelSummary {
   float quantile;  // 0 unless asked for and finite > 0
 };
 
+// The thresholds one batch's search for a channel's quantile used, kept to start the next
+// batch's search without a sample: consecutive calibration batches look alike, and taking
+// the sample (scattered reads over the whole channel) costs about half as much as the pass
+// itself. A hint is kSelectHintSize floats; NaN first means "none yet". Only a hint: a poor
+// one costs another pass over the channel, never a different result.
+constexpr int kSelectHintSize = 6;
+
 // Min, max and counts of the runs' values and, if `quantile` is in (0, 1), the quantile of
 // the finite values as torch.quantile(interpolation="lower") computes it. May overwrite
-// scratch.Channel() (in place if the runs point there).
+// scratch.Channel() (in place if the runs point there). `hint`, if given, is read and
+// updated (see kSelectHintSize).
 ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantile,
                                 SelectScratch& scratch, const SelectOptions& options = {},
-                                SelectPath* path = nullptr);
+                                SelectPath* path = nullptr, float* hint = nullptr);
 
 // torch.quantile(..., interpolation="lower") on `count` sorted values: the rank is computed
 // in the dtype of q (float32), then floored. REQUIRES: count > 0.

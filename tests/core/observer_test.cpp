@@ -240,10 +240,11 @@ std::vector<FloatRun> RunsOf(const std::vector<float>& values, size_t run) {
 }
 
 SelectPath CheckAgainstSorting(const std::vector<float>& values, size_t run, float q,
-                               SelectScratch& scratch, const SelectOptions& options = {}) {
+                               SelectScratch& scratch, const SelectOptions& options = {},
+                               float* hint = nullptr) {
   SelectPath path = SelectPath::kNone;
   const internal::ChannelSummary got =
-      SummarizeChannel(RunsOf(values, run), q, scratch, options, &path);
+      SummarizeChannel(RunsOf(values, run), q, scratch, options, &path, hint);
   const Expected want = BySorting(values, q);
   EXPECT_EQ(got.finite, want.finite);
   EXPECT_EQ(got.nonfinite, static_cast<int64_t>(values.size()) - want.finite);
@@ -306,6 +307,43 @@ TEST(QuantileSelectTest, EqualsSortingOnAnyChannel) {
   for (SelectPath path :
        {SelectPath::kTrivial, SelectPath::kDirect, SelectPath::kInner, SelectPath::kOuter}) {
     EXPECT_EQ(paths.count(path), 1u) << "path " << static_cast<int>(path) << " never taken";
+  }
+}
+
+// A channel's thresholds carried from batch to batch (SummarizeChannel's hint): batches of
+// one distribution, then of another that moved (the hint's thresholds miss the k-th value),
+// then hints that hold nonsense. Every answer is the sorted one.
+TEST(QuantileSelectTest, HintsFromEarlierBatchesNeverChangeTheAnswer) {
+  std::mt19937 rng(11);
+  SelectScratch scratch;
+  std::set<SelectPath> paths;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (size_t n : {392, 4099, 25088}) {
+    for (int kind = 0; kind < 8; ++kind) {
+      for (float q : {0.5f, 0.9f, 0.975f}) {
+        std::vector<float> hint(internal::kSelectHintSize, nan);
+        for (int batch = 0; batch < 6; ++batch) {
+          std::vector<float> values = Generate(rng, kind, n);
+          // From batch 3 on the channel's values shift up: the old thresholds sit too low.
+          if (batch >= 3) {
+            for (float& v : values) v = v * 3.0f + 2.0f;
+          }
+          paths.insert(CheckAgainstSorting(values, 49, q, scratch, {}, hint.data()));
+        }
+      }
+    }
+  }
+  EXPECT_EQ(paths.count(SelectPath::kRetried), 1u) << "a missed hint was never retried";
+  EXPECT_EQ(paths.count(SelectPath::kInner), 1u);
+  const std::vector<float> values = Generate(rng, 0, 25088);
+  const std::vector<std::vector<float>> nonsense = {
+      {1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f},  // every value below every threshold
+      {-1e30f, -1e30f, -1e30f, -1e30f, -1e30f, -1e30f},
+      {3, 2, 1, 0, -1, -2},  // not sorted
+      {0, 0, 0, 0, 0, 0},
+      {-kInf, -1, 0, 1, kInf, nan}};
+  for (std::vector<float> hint : nonsense) {
+    CheckAgainstSorting(values, 49, 0.9f, scratch, {}, hint.data());
   }
 }
 

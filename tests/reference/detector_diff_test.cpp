@@ -267,7 +267,9 @@ void CompareOutliers(const Report& report, const json& reference, int& dead,
               by_reference_name[sibling]["outlier_detection_percentile_ratios"])
         << name << " observes the input of " << sibling << " (B13)";
   }
-  if (ref.empty()) EXPECT_TRUE(got.empty());  // qat: no leaf module in the reference's view
+  if (ref.empty()) {
+    EXPECT_TRUE(got.empty());  // qat: no leaf module in the reference's view
+  }
   for (const auto& [fqn, r] : ref) {
     ASSERT_TRUE(got.count(fqn)) << "qreport has no outlier finding for " << fqn;
     const OutlierFinding& f = got.at(fqn);

@@ -118,6 +118,9 @@ class ObserverState {
   std::vector<double> ratio_sum_;
   std::vector<int64_t> percentile_batches_;
   std::vector<int64_t> constant_batches_;
+  // Not a statistic: per channel, where the last batch's quantile search put its thresholds,
+  // to start the next one there. Never saved, merged or compared; results do not depend on it.
+  std::vector<float> select_hints_;
 };
 
 }  // namespace qreport
