@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 namespace qreport::internal {
@@ -110,6 +111,48 @@ void ScanChannelsAs(const TensorView& view, const Layout& layout, bool percentil
   }
 }
 
+// Min and max per channel of a contiguous float32 tensor whose channels are made of many
+// short runs (a weight's input-channel axis: runs of kh*kw values, or of one), read once in
+// memory order. False, with `out` unspecified, if a value is not finite: the per-channel
+// path then leaves those out of min and max.
+bool SweepMinMax(const float* data, int64_t outer, int64_t channels, int64_t inner,
+                 std::vector<ChannelSummary>& out) {
+  const auto n = static_cast<size_t>(channels);
+  std::vector<float> low(n, std::numeric_limits<float>::infinity());
+  std::vector<float> high(n, -std::numeric_limits<float>::infinity());
+  bool finite = true;
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* block = data + o * channels * inner;
+    if (inner == 1) {  // across channels: vectorises
+      for (size_t c = 0; c < n; ++c) {
+        const float v = block[c];
+        low[c] = v < low[c] ? v : low[c];
+        high[c] = v > high[c] ? v : high[c];
+        finite &= std::fabs(v) <= std::numeric_limits<float>::max();
+      }
+      continue;
+    }
+    for (size_t c = 0; c < n; ++c) {
+      const float* p = block + static_cast<int64_t>(c) * inner;
+      float lo = low[c];
+      float hi = high[c];
+      for (int64_t i = 0; i < inner; ++i) {
+        lo = p[i] < lo ? p[i] : lo;
+        hi = p[i] > hi ? p[i] : hi;
+        finite &= std::fabs(p[i]) <= std::numeric_limits<float>::max();
+      }
+      low[c] = lo;
+      high[c] = hi;
+    }
+  }
+  if (!finite) return false;
+  for (size_t c = 0; c < n; ++c) out[c] = {low[c], high[c], outer * inner, 0, 0.0f};
+  return true;
+}
+
+// Runs shorter than this make walking a channel at a time slow.
+constexpr int64_t kShortRun = 64;
+
 }  // namespace
 
 Layout MakeLayout(const TensorView& view, int channel_axis) {
@@ -132,6 +175,14 @@ Layout MakeLayout(const TensorView& view, int channel_axis) {
 
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
                   std::vector<ChannelSummary>& out, float* hints) {
+  if (!percentile && layout.has_axis && view.dtype() == DType::kFloat32 && view.is_contiguous() &&
+      layout.channel_stride < kShortRun && layout.channels > 1 && view.numel() > 0) {
+    const int64_t inner = layout.channel_stride;
+    const int64_t outer = view.numel() / (layout.channels * inner);
+    if (SweepMinMax(static_cast<const float*>(view.data()), outer, layout.channels, inner, out)) {
+      return;
+    }
+  }
   switch (view.dtype()) {
     case DType::kFloat32:
       return ScanChannelsAs<ReadF32>(view, layout, percentile, q, out, hints);

@@ -28,7 +28,7 @@ at::Tensor AnalysedWeight(const Model& model, const LayerDescription& layer) {
   at::NoGradGuard no_grad;
   at::Tensor weight = TensorAt(model, layer.weight_path, layer.fqn).detach().to(at::kFloat);
   const std::string& bn = layer.fusion.batch_norm_fqn;
-  if (bn.empty()) return weight.clone();
+  if (bn.empty()) return weight;  // nothing to fold: no copy (callers only read it)
 
   const at::Tensor running_var = TensorAt(model, bn + ".running_var", layer.fqn).to(at::kFloat);
   at::Tensor scale = at::rsqrt(running_var + layer.fusion.batch_norm_eps);

@@ -38,6 +38,39 @@ TEST(ObserverStateTest, ReferenceWorkedExample) {
   EXPECT_THAT(state.constant_channels(), ElementsAre(0, 1, 0));
 }
 
+// Min/max along axis 1 of a weight-shaped tensor (short runs: read in memory order) equal a
+// plain loop, with a non-finite value too (left out of min and max).
+TEST(ObserverStateTest, ChannelRangesAlongAnInnerAxis) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  for (const std::vector<int64_t>& shape :
+       std::vector<std::vector<int64_t>>{{5, 7, 3, 3}, {6, 9}, {4, 3, 1, 1}}) {
+    for (bool with_inf : {false, true}) {
+      int64_t numel = 1;
+      for (int64_t d : shape) numel *= d;
+      std::vector<float> data(static_cast<size_t>(numel));
+      for (float& v : data) v = normal(rng);
+      if (with_inf) data[7] = kInf;
+      const int64_t channels = shape[1];
+      const int64_t inner = numel / (shape[0] * channels);
+      std::vector<float> want_min(channels, kInf), want_max(channels, -kInf);
+      for (int64_t i = 0; i < numel; ++i) {
+        const int64_t c = (i / inner) % channels;
+        if (!std::isfinite(data[i])) continue;
+        want_min[c] = std::min(want_min[c], data[i]);
+        want_max[c] = std::max(want_max[c], data[i]);
+      }
+      ObserverOptions options;
+      options.statistics = kChannelMinMaxStatistics;
+      ObserverState state(options);
+      state.Update(TensorView::Contiguous(data.data(), shape));
+      EXPECT_EQ(state.min_val(), want_min) << shape.size() << "-D, inf " << with_inf;
+      EXPECT_EQ(state.max_val(), want_max) << shape.size() << "-D, inf " << with_inf;
+      EXPECT_EQ(state.issues().nonfinite_values, with_inf ? 1 : 0);
+    }
+  }
+}
+
 TEST(ObserverStateTest, RunningAverageOfBatchRanges) {
   ObserverState state;
   for (const std::vector<float>& batch :

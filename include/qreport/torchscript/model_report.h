@@ -45,7 +45,8 @@ class ModelReport {
   ModelReport(const Model& model, std::vector<std::unique_ptr<Detector>> detectors,
               ModelReportOptions options = {});
 
-  // What the detectors know about the model (layers, leaf modules, analysed weights).
+  // What the detectors know about the model: layers and leaf modules; the analysed weights
+  // from the first GenerateModelReport on (they are made then, see AnalyseWeights).
   const ModelDescription& description() const { return description_; }
   // The observers the detectors asked for, merged.
   const std::vector<PointRequest>& requests() const { return requests_; }
@@ -72,6 +73,7 @@ class ModelReport {
  private:
   const ObserverBank& Statistics() const;
   const Report& RequireReport(const char* what) const;
+  void AnalyseWeights();
 
   Model model_;  // a handle on the user's module, which is never modified
   std::vector<std::unique_ptr<Detector>> detectors_;

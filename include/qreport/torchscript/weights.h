@@ -15,9 +15,11 @@
 
 namespace qreport::torchscript {
 
-// Returns a new float tensor: the layer's weight parameter, multiplied per output channel by
+// The layer's weight parameter as float32, multiplied per output channel by
 // gamma / sqrt(running_var + eps) of `layer.fusion.batch_norm_fqn` when that is set (the
-// formula of torch.nn.utils.fusion.fuse_conv_bn_weights). The model is not modified.
+// formula of torch.nn.utils.fusion.fuse_conv_bn_weights; a new tensor). Without a BatchNorm
+// to fold, a float32 weight is returned as is, sharing the parameter's storage: do not write
+// to it. The model is not modified.
 // REQUIRES: `layer` comes from a LayerGraph of `model`.
 at::Tensor AnalysedWeight(const Model& model, const LayerDescription& layer);
 
