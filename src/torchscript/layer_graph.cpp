@@ -290,13 +290,14 @@ bool WithinLayer(const Node* node, const std::string& layer_fqn) {
 // calls outside the layer's own call: the hook's call stack names the layer's parent, so the
 // fake-quant's module path is "<parent>.activation_post_process".
 bool IsOwnActivationFakeQuant(const Node* node, const std::string& layer_fqn) {
-  if (WithinLayer(node, layer_fqn)) return true;
   const auto fqn = internal::ModulePathOf(node);
+  if (!fqn) return false;
+  if (WithinModule(*fqn, layer_fqn)) return true;
   const size_t dot = layer_fqn.rfind('.');
   const std::string hook_path = dot == std::string::npos
                                     ? "activation_post_process"
                                     : layer_fqn.substr(0, dot) + ".activation_post_process";
-  return fqn && *fqn == hook_path;
+  return *fqn == hook_path;
 }
 
 std::string OutputOf(const Node* node) {

@@ -109,9 +109,7 @@ const Report& ModelReport::GenerateModelReport(bool remove_inserted_observers) {
 // copies (45 MB for resnet18), and held through calibration they would add that much to its
 // peak memory.
 void ModelReport::AnalyseWeights() {
-  if (description_.weights.size() == description_.layers.size()) return;
-  description_.weights.clear();
-  weights_.clear();
+  if (!description_.weights.empty()) return;
   for (const LayerDescription& layer : description_.layers) {
     at::Tensor weight = AnalysedWeight(model_, layer);
     at::Tensor converted;

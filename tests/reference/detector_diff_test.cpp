@@ -133,7 +133,7 @@ struct QreportRun {
   Report report;
   QConfigMapping mapping;
   nlohmann::ordered_json equalization;
-  std::vector<LayerDescription> layers;
+  ModelDescription model;  // layers only: the analysed weights went with the ModelReport
 };
 
 QreportRun RunQreport(const std::string& name) {
@@ -156,7 +156,7 @@ QreportRun RunQreport(const std::string& name) {
   run.report = report.GenerateModelReport(/*remove_inserted_observers=*/true);
   run.mapping = report.GenerateQConfigMapping();
   run.equalization = report.GenerateEqualizationMapping();
-  run.layers = report.description().layers;
+  run.model.layers = report.description().layers;
   return run;
 }
 
@@ -316,14 +316,6 @@ void CompareOutliers(const Report& report, const json& reference, int& dead,
   }
 }
 
-const LayerDescription* FindLayer(const std::vector<LayerDescription>& layers,
-                                  const std::string& fqn) {
-  for (const LayerDescription& layer : layers) {
-    if (layer.fqn == fqn) return &layer;
-  }
-  return nullptr;
-}
-
 // The name qreport's mappings use for a layer (B15): its own, or its eager fused container's.
 std::string MappingName(const LayerDescription& layer) {
   return layer.fused_parent_fqn.empty() ? layer.fqn : layer.fused_parent_fqn;
@@ -331,7 +323,7 @@ std::string MappingName(const LayerDescription& layer) {
 
 void CompareMappings(const QreportRun& run, const json& reference) {
   for (const auto& [fqn, r] : reference.at("qconfig_mapping").items()) {
-    const LayerDescription* layer = FindLayer(run.layers, fqn);
+    const LayerDescription* layer = run.model.FindLayer(fqn);
     ASSERT_NE(layer, nullptr) << "qreport has no layer " << fqn;
     const std::string type =
         layer->fused_parent_fqn.empty() ? layer->module_type : layer->fused_parent_type;
@@ -353,7 +345,7 @@ void CompareMappings(const QreportRun& run, const json& reference) {
   for (const auto& m : run.equalization.at("modules")) listed.insert(m.at("name"));
   for (const auto& [fqn, f] :
        QreportFindings<EqualizationFinding>(run.report, "input_weight_equalization_detector")) {
-    if (f.recommended) recommended.insert(MappingName(*FindLayer(run.layers, fqn)));
+    if (f.recommended) recommended.insert(MappingName(*run.model.FindLayer(fqn)));
   }
   EXPECT_EQ(listed, recommended);
   const std::set<std::string> reference_listed =
