@@ -9,8 +9,8 @@
 //  - calibration: what a user of qreport::torchscript::ModelReport runs: the report with the
 //    four built-in detectors, PrepareDetailedCalibration, every batch, then
 //    GenerateModelReport(true) and the text report;
-//  - observers: the same calibration once more, with each observer tap timed, which splits
-//    a batch's time into the forward and the statistics.
+//    the part of each batch spent in the observers (PreparedModel::observer_seconds) splits
+//    it into the forward and the statistics.
 // The result is one JSON object on stdout: milliseconds per batch and per phase, per
 // repetition (the script takes medians).
 //
@@ -19,10 +19,6 @@
 // runs only plain inference or only the calibration with its report, once, reading one batch
 // at a time, and prints the process's peak resident memory: what each costs on its own.
 #include <ATen/Parallel.h>
-#include <torch/csrc/jit/api/function_impl.h>
-#include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/runtime/graph_iterator.h>
-#include <torch/custom_class.h>
 #include <torch/version.h>
 
 #include <chrono>
@@ -97,57 +93,6 @@ std::vector<std::unique_ptr<qreport::Detector>> AllDetectors() {
   return detectors;
 }
 
-// Does what the prepared model's own tap does (view the activation, fold it into the bank)
-// and adds up the time it takes, so a calibration batch splits into forward and statistics.
-class TimedTap : public torch::CustomClassHolder {
- public:
-  explicit TimedTap(qreport::ObserverBank* bank) : bank_(bank) {}
-
-  void Observe(const at::Tensor& activation, int64_t slot) {
-    const Clock::time_point start = Clock::now();
-    at::Tensor converted;
-    bank_->Observe(static_cast<size_t>(slot), qreport::torchscript::ViewOf(activation, converted));
-    elapsed_ms_ += MsSince(start);
-  }
-
-  double TakeElapsedMs() { return std::exchange(elapsed_ms_, 0.0); }
-
- private:
-  qreport::ObserverBank* bank_;  // the prepared model's, which outlives this tap
-  double elapsed_ms_ = 0.0;
-};
-
-TORCH_LIBRARY(qreport_model_report_bench, m) {
-  m.class_<TimedTap>("TimedTap").def("observe", &TimedTap::Observe);
-}
-
-// Points every observer call of the prepared forward at a TimedTap instead of the prepared
-// model's tap.
-c10::intrusive_ptr<TimedTap> TimeTaps(PreparedModel& prepared) {
-  torch::jit::Module module = prepared.module();  // a handle to the instrumented clone
-  auto timed = c10::make_intrusive<TimedTap>(&prepared.bank());
-  module.register_attribute("_bench_timed_tap",
-                            c10::getCustomClassType<c10::intrusive_ptr<TimedTap>>(), timed);
-  std::shared_ptr<torch::jit::Graph> graph =
-      torch::jit::toGraphFunction(module.get_method("forward").function()).graph();
-  std::vector<torch::jit::Node*> calls;
-  torch::jit::DepthFirstGraphNodeIterator it(graph);
-  for (torch::jit::Node* node = it.next(); node != nullptr; node = it.next()) {
-    if (node->kind() == c10::prim::CallMethod && node->s(c10::attr::name) == "observe") {
-      calls.push_back(node);
-    }
-  }
-  QREPORT_ASSERT(!calls.empty(), "the prepared forward calls no observer");
-  for (torch::jit::Node* call : calls) {
-    torch::jit::WithInsertPoint guard(call);
-    call->replaceInput(
-        0,
-        graph->insertNode(graph->createGetAttr(graph->inputs()[0], "_bench_timed_tap"))->output());
-  }
-  torch::jit::EliminateDeadCode(graph);  // the original taps' attribute reads
-  return timed;
-}
-
 nlohmann::json TimePlain(const Model& model, const std::vector<Batch>& batches) {
   torch::jit::Module module = model.module();
   torch::NoGradGuard no_grad;
@@ -166,10 +111,13 @@ nlohmann::json TimeCalibration(const Model& model, const std::vector<Batch>& bat
   PreparedModel& prepared = report.PrepareDetailedCalibration();
   const double setup = MsSince(start);
   nlohmann::json per_batch = nlohmann::json::array();
+  nlohmann::json observers = nlohmann::json::array();
   for (const Batch& batch : batches) {
+    const double observed_before = prepared.observer_seconds();
     start = Clock::now();
     prepared.Forward(batch);
     per_batch.push_back(MsSince(start));
+    observers.push_back((prepared.observer_seconds() - observed_before) * 1e3);
   }
   start = Clock::now();
   const qreport::Report& findings = report.GenerateModelReport(true);
@@ -180,23 +128,9 @@ nlohmann::json TimeCalibration(const Model& model, const std::vector<Batch>& bat
   QREPORT_ASSERT(!text.empty(), "empty report");
   return {{"setup", setup},
           {"calibration", per_batch},
+          {"observers", observers},
           {"report", analysis + rendering},
           {"report_text", rendering}};
-}
-
-nlohmann::json TimeObservers(const Model& model, const std::vector<Batch>& batches) {
-  ModelReport report(model, AllDetectors());
-  PreparedModel& prepared = report.PrepareDetailedCalibration();
-  const c10::intrusive_ptr<TimedTap> timed = TimeTaps(prepared);
-  nlohmann::json totals = nlohmann::json::array();
-  nlohmann::json observers = nlohmann::json::array();
-  for (const Batch& batch : batches) {
-    const Clock::time_point start = Clock::now();
-    prepared.Forward(batch);
-    totals.push_back(MsSince(start));
-    observers.push_back(timed->TakeElapsedMs());
-  }
-  return {{"timed_calibration", totals}, {"observers", observers}};
 }
 
 nlohmann::json RunAll(const Options& options, const Model& model) {
@@ -224,7 +158,7 @@ nlohmann::json RunAll(const Options& options, const Model& model) {
     out["observed_points"] = probe.requests().size();
   }
   using Step = nlohmann::json (*)(const Model&, const std::vector<Batch>&);
-  const Step steps[] = {TimePlain, TimeCalibration, TimeObservers};
+  const Step steps[] = {TimePlain, TimeCalibration};
   const int count = static_cast<int>(std::size(steps));
   nlohmann::json runs = nlohmann::json::array();
   for (int r = 0; r < options.repetitions; ++r) {

@@ -60,7 +60,7 @@ std::vector<c10::IValue> Input(uint64_t seed = 0) {
 // Stands in for the prepared model's observer tap and keeps every activation it is handed.
 class Capture : public torch::CustomClassHolder {
  public:
-  void Observe(const at::Tensor& activation, int64_t slot) {
+  void Observe(const at::Tensor& activation, int64_t slot, int64_t /*site*/) {
     seen_.emplace_back(slot, activation.detach().clone());
   }
   std::vector<std::pair<int64_t, at::Tensor>> seen_;

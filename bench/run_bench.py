@@ -187,7 +187,7 @@ def render(models, args, elapsed_s):
     lines += [
         "How to read it:", "",
         "- *of which observers*: the time qreport's observer taps take inside a calibration "
-        "batch (timed in a second, otherwise identical calibration); *of which eager forward*: "
+        "batch (PreparedModel::observer_seconds, in the same calibration); *of which eager forward*: "
         "the float model's own Python forward on the same batch.",
         "- *statistics: reference / qreport*: what gathering the statistics costs on top of the "
         "forward, (reference calibration − eager forward) / qreport's observers. Where the "

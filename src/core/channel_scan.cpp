@@ -120,15 +120,17 @@ bool SweepMinMax(const float* data, int64_t outer, int64_t channels, int64_t inn
   const auto n = static_cast<size_t>(channels);
   std::vector<float> low(n, std::numeric_limits<float>::infinity());
   std::vector<float> high(n, -std::numeric_limits<float>::infinity());
-  bool finite = true;
+  // v - v is 0 for a finite value and NaN otherwise; summed, a NaN stays (a test that, unlike
+  // a compare and a flag, leaves the loops vectorisable).
+  float poison = 0.0f;
   for (int64_t o = 0; o < outer; ++o) {
     const float* block = data + o * channels * inner;
-    if (inner == 1) {  // across channels: vectorises
+    if (inner == 1) {  // across channels
       for (size_t c = 0; c < n; ++c) {
         const float v = block[c];
         low[c] = v < low[c] ? v : low[c];
         high[c] = v > high[c] ? v : high[c];
-        finite &= std::fabs(v) <= std::numeric_limits<float>::max();
+        poison += v - v;
       }
       continue;
     }
@@ -139,13 +141,13 @@ bool SweepMinMax(const float* data, int64_t outer, int64_t channels, int64_t inn
       for (int64_t i = 0; i < inner; ++i) {
         lo = p[i] < lo ? p[i] : lo;
         hi = p[i] > hi ? p[i] : hi;
-        finite &= std::fabs(p[i]) <= std::numeric_limits<float>::max();
+        poison += p[i] - p[i];
       }
       low[c] = lo;
       high[c] = hi;
     }
   }
-  if (!finite) return false;
+  if (std::isnan(poison)) return false;
   for (size_t c = 0; c < n; ++c) out[c] = {low[c], high[c], outer * inner, 0, 0.0f};
   return true;
 }
@@ -165,9 +167,18 @@ Layout MakeLayout(const TensorView& view, int channel_axis) {
       layout.channel_stride = view.stride(d);
       continue;
     }
+    layout.per_channel *= view.size(d);
+    if (view.size(d) == 1) continue;  // walking it changes nothing
+    const int last = layout.other_dims - 1;
+    if (last >= 0 && layout.other_strides[last] == view.size(d) * view.stride(d)) {
+      // It continues the previous dimension in memory: an NCHW channel is N runs of H*W
+      // values, not N*H rows of W to walk and join.
+      layout.other_sizes[last] *= view.size(d);
+      layout.other_strides[last] = view.stride(d);
+      continue;
+    }
     layout.other_sizes[layout.other_dims] = view.size(d);
     layout.other_strides[layout.other_dims] = view.stride(d);
-    layout.per_channel *= view.size(d);
     ++layout.other_dims;
   }
   return layout;

@@ -53,7 +53,8 @@ void ObserverState::EnsureChannels(int64_t channels) {
   constant_batches_.assign(n, 0);
 }
 
-void ObserverState::Update(const TensorView& batch) {
+void ObserverState::Update(const TensorView& batch, size_t site) {
+  last_batch_.usable = false;
   if (options_.statistics == kNoStatistics) return;
   if (batch.numel() == 0) {
     ++issues_.empty_batches;
@@ -75,17 +76,72 @@ void ObserverState::Update(const TensorView& batch) {
   float* hints = nullptr;
   if (percentile) {
     const auto size = static_cast<size_t>(layout.channels * internal::kSelectHintSize);
-    if (select_hints_.size() != size) {
-      select_hints_.assign(size, std::numeric_limits<float>::quiet_NaN());
-    }
-    hints = select_hints_.data();
+    if (select_hints_.size() <= site) select_hints_.resize(site + 1);
+    std::vector<float>& site_hints = select_hints_[site];
+    if (site_hints.size() != size) site_hints.assign(size, std::numeric_limits<float>::quiet_NaN());
+    hints = site_hints.data();
   }
   internal::ScanChannels(batch, layout, percentile, options_.comp_percentile, per_channel, hints);
 
+  last_batch_.channel_stats = channel_stats;
+  last_batch_.percentile = percentile;
+  last_batch_.nonfinite = false;
+  last_batch_.channels.resize(per_channel.size());
+  for (size_t c = 0; c < per_channel.size(); ++c) {
+    const ChannelSummary& summary = per_channel[c];
+    issues_.nonfinite_values += summary.nonfinite;
+    last_batch_.nonfinite |= summary.nonfinite > 0;
+    last_batch_.channels[c] = {summary.min, summary.max, summary.quantile, summary.finite};
+  }
+  FoldLastBatch();
+}
+
+bool ObserverState::UpdateThrough(const ObserverState& input, const ClampMap& map) {
+  QREPORT_ASSERT(&input != this, "an observer cannot observe a map of its own input");
+  if (options_.statistics == kNoStatistics) return true;
+  const LastBatch& in = input.last_batch_;
+  if (!in.usable || in.nonfinite) return false;
+  const bool want_channels =
+      (options_.statistics & (kChannelMinMaxStatistics | kPercentileStatistics)) != 0;
+  const bool want_percentile = (options_.statistics & kPercentileStatistics) != 0;
+  if (want_channels) {
+    // The input's channels must be ours: along our axis, as many as we have seen before.
+    if (!in.channel_stats || input.options_.channel_axis != options_.channel_axis) return false;
+    if (!min_val_.empty() && in.channels.size() != min_val_.size()) return false;
+    if (want_percentile &&
+        (!in.percentile || input.options_.comp_percentile != options_.comp_percentile)) {
+      return false;
+    }
+  }
+  last_batch_.channel_stats = want_channels;
+  last_batch_.percentile = want_percentile;
+  last_batch_.nonfinite = false;
+  last_batch_.channels.resize(want_channels ? in.channels.size() : 1);
+  if (want_channels) {
+    for (size_t c = 0; c < in.channels.size(); ++c) {
+      const ChannelBatch& from = in.channels[c];
+      last_batch_.channels[c] = from.finite == 0 ? from
+                                                 : ChannelBatch{map(from.min), map(from.max),
+                                                                map(from.quantile), from.finite};
+    }
+  } else {  // the whole tensor as one "channel"
+    ChannelBatch whole{kInf, -kInf, 0.0f, 0};
+    for (const ChannelBatch& from : in.channels) {
+      if (from.finite == 0) continue;
+      whole.min = std::min(whole.min, map(from.min));
+      whole.max = std::max(whole.max, map(from.max));
+      whole.finite += from.finite;
+    }
+    last_batch_.channels[0] = whole;
+  }
+  FoldLastBatch();
+  return true;
+}
+
+void ObserverState::FoldLastBatch() {
   float batch_min = kInf;
   float batch_max = -kInf;
-  for (const ChannelSummary& c : per_channel) {
-    issues_.nonfinite_values += c.nonfinite;
+  for (const ChannelBatch& c : last_batch_.channels) {
     batch_min = std::min(batch_min, c.min);
     batch_max = std::max(batch_max, c.max);
   }
@@ -93,6 +149,7 @@ void ObserverState::Update(const TensorView& batch) {
     ++issues_.empty_batches;
     return;
   }
+  last_batch_.usable = true;
 
   if ((options_.statistics & kRangeStatistics) != 0) {
     epoch_min_ = std::min(epoch_min_, batch_min);
@@ -100,15 +157,15 @@ void ObserverState::Update(const TensorView& batch) {
     batch_range_sum_ += static_cast<double>(batch_max - batch_min);
     ++num_batches_;
   }
-  if (!channel_stats) return;
+  if (!last_batch_.channel_stats) return;
 
-  if (min_val_.empty()) EnsureChannels(layout.channels);
-  for (size_t c = 0; c < per_channel.size(); ++c) {
-    const ChannelSummary& stats = per_channel[c];
+  if (min_val_.empty()) EnsureChannels(static_cast<int64_t>(last_batch_.channels.size()));
+  for (size_t c = 0; c < last_batch_.channels.size(); ++c) {
+    const ChannelBatch& stats = last_batch_.channels[c];
     if (stats.finite == 0) continue;
     min_val_[c] = std::min(min_val_[c], stats.min);
     max_val_[c] = std::max(max_val_[c], stats.max);
-    if (!percentile) continue;
+    if (!last_batch_.percentile) continue;
     if (stats.quantile != 0.0f || stats.max != 0.0f) {
       ratio_sum_[c] += NanToNum(stats.max / stats.quantile);
       ++percentile_batches_[c];

@@ -100,10 +100,19 @@ const ObserverState* ObserverBank::FindServing(const PointRequest& request) cons
   return slot ? &states_[*slot] : nullptr;
 }
 
-void ObserverBank::Observe(size_t slot, const TensorView& activation) {
+void ObserverBank::Observe(size_t slot, const TensorView& activation, size_t site) {
   QREPORT_ASSERT(slot < states_.size(), "observer slot {} of {}", slot, states_.size());
-  states_[slot].Update(activation);
+  states_[slot].Update(activation, site);
   for (size_t follower : followers_[slot]) states_[follower] = states_[slot];
+}
+
+bool ObserverBank::ObserveThrough(size_t slot, size_t input_slot, const ClampMap& map) {
+  QREPORT_ASSERT(slot < states_.size() && input_slot < states_.size() && slot != input_slot,
+                 "observer slots {} <- {} of {}", slot, input_slot, states_.size());
+  if (!states_[slot].UpdateThrough(states_[input_slot], map)) return false;
+  ++mapped_updates_;
+  for (size_t follower : followers_[slot]) states_[follower] = states_[slot];
+  return true;
 }
 
 void ObserverBank::Mirror(size_t follower, size_t leader) {

@@ -44,23 +44,29 @@ constexpr int64_t kMaxSample = 2048;
 struct PassResult {
   float min = kInf;
   float max = -kInf;
-  int64_t nonfinite = 0;
+  bool nonfinite = false;           // some value is NaN or +-Inf
   int64_t below[kThresholds] = {};  // values < thresholds[t]
 };
 
 // A channel of an NCHW activation is one run per sample, a channel-count of runs apart: too
-// far for the hardware prefetcher, and with small images (7x7: four cache lines) too short
-// for it to start. Asking for the next run's first lines while this one is read hides most
-// of that latency.
+// far for the hardware prefetcher, and runs of a few KB (56x56 floats: 12 KB) are too short
+// for it to get ahead. So the passes ask for the values kPrefetchAhead floats ahead of the
+// one they read, and for the next run's first as many while they read this one: on
+// ResNet-18's activations, loads waiting for memory took more than half of the pass before,
+// and the observers' whole cost fell by a fifth.
+constexpr int64_t kPrefetchAhead = 512;
+constexpr int64_t kFloatsPerLine = 16;
+
 inline void PrefetchRun(const FloatRun& run) {
-  constexpr int64_t kFloatsPerLine = 16;
-  constexpr int64_t kLines = 16;
-  const int64_t lines = std::min(kLines, (run.size + kFloatsPerLine - 1) / kFloatsPerLine);
-  for (int64_t l = 0; l < lines; ++l) __builtin_prefetch(run.data + l * kFloatsPerLine);
+  const int64_t floats = std::min(kPrefetchAhead, run.size);
+  for (int64_t f = 0; f < floats; f += kFloatsPerLine) __builtin_prefetch(run.data + f);
 }
 
 // Min and max (`v < m ? v : m` never picks a NaN, and is what minps/maxps compute; an Inf is
-// included), non-finite values, and values below each of `T` thresholds.
+// included), whether a value is not finite, and values below each of `T` thresholds. A
+// value's `v - v` is 0 if it is finite and NaN otherwise; summed per lane it leaves a NaN
+// behind, a test that vectorises where counting the values (a compare and an integer add)
+// kept the min/max-only loop scalar.
 template <int T>
 inline __attribute__((always_inline)) void PassBody(const FloatRun* runs, size_t run_count,
                                                     const float* thresholds, PassResult& result) {
@@ -68,16 +74,14 @@ inline __attribute__((always_inline)) void PassBody(const FloatRun* runs, size_t
   for (int t = 0; t < T; ++t) threshold[t] = thresholds[t];
   float lane_min[kLanes];
   float lane_max[kLanes];
-  int32_t lane_nonfinite[kLanes];
+  float lane_poison[kLanes];
   int32_t lane_below[T > 0 ? T : 1][kLanes];
   std::fill_n(lane_min, kLanes, kInf);
   std::fill_n(lane_max, kLanes, -kInf);
-  std::fill_n(lane_nonfinite, kLanes, 0);
+  std::fill_n(lane_poison, kLanes, 0.0f);
   std::fill_n(&lane_below[0][0], (T > 0 ? T : 1) * kLanes, 0);
   const auto flush = [&] {
     for (int j = 0; j < kLanes; ++j) {
-      result.nonfinite += lane_nonfinite[j];
-      lane_nonfinite[j] = 0;
       for (int t = 0; t < T; ++t) {
         result.below[t] += lane_below[t][j];
         lane_below[t][j] = 0;
@@ -97,11 +101,12 @@ inline __attribute__((always_inline)) void PassBody(const FloatRun* runs, size_t
       since_flush += n;
       int64_t i = 0;
       for (; i + kLanes <= n; i += kLanes) {
+        __builtin_prefetch(p + i + kPrefetchAhead);  // never faults, even past the end
         for (int j = 0; j < kLanes; ++j) {
           const float v = p[i + j];
           lane_min[j] = v < lane_min[j] ? v : lane_min[j];
           lane_max[j] = v > lane_max[j] ? v : lane_max[j];
-          lane_nonfinite[j] += !(std::fabs(v) <= kFloatMax);
+          lane_poison[j] += v - v;
           for (int t = 0; t < T; ++t) lane_below[t][j] += v < threshold[t];
         }
       }
@@ -109,7 +114,7 @@ inline __attribute__((always_inline)) void PassBody(const FloatRun* runs, size_t
         const float v = p[i];
         lane_min[j] = v < lane_min[j] ? v : lane_min[j];
         lane_max[j] = v > lane_max[j] ? v : lane_max[j];
-        lane_nonfinite[j] += !(std::fabs(v) <= kFloatMax);
+        lane_poison[j] += v - v;
         for (int t = 0; t < T; ++t) lane_below[t][j] += v < threshold[t];
       }
     }
@@ -118,19 +123,124 @@ inline __attribute__((always_inline)) void PassBody(const FloatRun* runs, size_t
   for (int j = 0; j < kLanes; ++j) {
     result.min = std::min(result.min, lane_min[j]);
     result.max = std::max(result.max, lane_max[j]);
+    result.nonfinite |= std::isnan(lane_poison[j]);
   }
 }
 
-QREPORT_VECTOR_CLONES
+#ifdef QREPORT_X86_VERSIONS
+// GCC 12's AVX-512 min/max/extract intrinsics pass _mm512_undefined_ps() as the unused
+// merge source, which its own uninitialised-use analysis then reports.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// The same pass written for AVX-512: a compare into a mask and a masked add per threshold,
+// and the last partial vector of a run read with a mask instead of a scalar tail (with 7x7
+// images a run is three vectors and a one-value tail).
+template <int T>
+__attribute__((target("avx512f"), always_inline)) inline void FlushAvx512(__m512i* below,
+                                                                          PassResult& result) {
+  for (int t = 0; t < T; ++t) {
+    result.below[t] += _mm512_reduce_add_epi32(below[t]);
+    below[t] = _mm512_setzero_si512();
+  }
+}
+
+template <int T>
+__attribute__((target("avx512f"), always_inline)) inline void PassAvx512(const FloatRun* runs,
+                                                                         size_t run_count,
+                                                                         const float* thresholds,
+                                                                         PassResult& result) {
+  __m512 threshold[T > 0 ? T : 1];
+  __m512i below[T > 0 ? T : 1];
+  for (int t = 0; t < T; ++t) {
+    threshold[t] = _mm512_set1_ps(thresholds[t]);
+    below[t] = _mm512_setzero_si512();
+  }
+  const __m512i minus_one = _mm512_set1_epi32(-1);
+  __m512 low = _mm512_set1_ps(kInf);
+  __m512 high = _mm512_set1_ps(-kInf);
+  __m512 poison = _mm512_setzero_ps();
+  int64_t since_flush = 0;
+  for (size_t r = 0; r < run_count; ++r) {
+    if (r + 1 < run_count) PrefetchRun(runs[r + 1]);
+    const float* p = runs[r].data;
+    const int64_t n = runs[r].size;
+    if (since_flush + n > kBlock) {
+      FlushAvx512<T>(below, result);
+      since_flush = 0;
+    }
+    // A lane counts at most every sixteenth value: even one run much longer than kBlock
+    // cannot overflow it.
+    since_flush += n;
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+      __builtin_prefetch(p + i + kPrefetchAhead);
+      const __m512 v = _mm512_loadu_ps(p + i);
+      low = _mm512_min_ps(v, low);
+      high = _mm512_max_ps(v, high);
+      poison = _mm512_add_ps(poison, _mm512_sub_ps(v, v));
+      for (int t = 0; t < T; ++t) {
+        below[t] = _mm512_mask_sub_epi32(below[t], _mm512_cmp_ps_mask(v, threshold[t], _CMP_LT_OQ),
+                                         below[t], minus_one);
+      }
+    }
+    if (i < n) {
+      const auto valid = static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(valid, p + i);
+      low = _mm512_mask_min_ps(low, valid, v, low);
+      high = _mm512_mask_max_ps(high, valid, v, high);
+      poison = _mm512_add_ps(poison, _mm512_sub_ps(v, v));
+      for (int t = 0; t < T; ++t) {
+        below[t] = _mm512_mask_sub_epi32(
+            below[t], _mm512_mask_cmp_ps_mask(valid, v, threshold[t], _CMP_LT_OQ), below[t],
+            minus_one);
+      }
+    }
+  }
+  FlushAvx512<T>(below, result);
+  result.min = _mm512_reduce_min_ps(low);
+  result.max = _mm512_reduce_max_ps(high);
+  result.nonfinite = _mm512_cmp_ps_mask(poison, poison, _CMP_UNORD_Q) != 0;
+}
+
+__attribute__((target("default"))) void MinMaxPass(const FloatRun* runs, size_t run_count,
+                                                   PassResult* result) {
+  PassBody<0>(runs, run_count, nullptr, *result);
+}
+__attribute__((target("arch=x86-64-v3"))) void MinMaxPass(const FloatRun* runs, size_t run_count,
+                                                          PassResult* result) {
+  PassBody<0>(runs, run_count, nullptr, *result);
+}
+__attribute__((target("avx512f"))) void MinMaxPass(const FloatRun* runs, size_t run_count,
+                                                   PassResult* result) {
+  PassAvx512<0>(runs, run_count, nullptr, *result);
+}
+
+__attribute__((target("default"))) void ThresholdPass(const FloatRun* runs, size_t run_count,
+                                                      const float* thresholds, PassResult* result) {
+  PassBody<kThresholds>(runs, run_count, thresholds, *result);
+}
+__attribute__((target("arch=x86-64-v3"))) void ThresholdPass(const FloatRun* runs, size_t run_count,
+                                                             const float* thresholds,
+                                                             PassResult* result) {
+  PassBody<kThresholds>(runs, run_count, thresholds, *result);
+}
+__attribute__((target("avx512f"))) void ThresholdPass(const FloatRun* runs, size_t run_count,
+                                                      const float* thresholds, PassResult* result) {
+  PassAvx512<kThresholds>(runs, run_count, thresholds, *result);
+}
+#pragma GCC diagnostic pop
+#else
 void MinMaxPass(const FloatRun* runs, size_t run_count, PassResult* result) {
   PassBody<0>(runs, run_count, nullptr, *result);
 }
 
-QREPORT_VECTOR_CLONES
 void ThresholdPass(const FloatRun* runs, size_t run_count, const float* thresholds,
                    PassResult* result) {
   PassBody<kThresholds>(runs, run_count, thresholds, *result);
 }
+#endif
 
 // Copies the values in [lo, hi) to `out`, in order, and returns how many there are. A
 // vectorised loop marks a chunk's values; groups of eight without a mark (most of them) are
@@ -219,14 +329,83 @@ inline float FloatOf(int32_t key) {
   return v;
 }
 
-// The k-th smallest of `count` values, turned into keys in place, by bisection between two
-// keys: each step counts the keys at or below the middle, a loop that vectorises. At most 32
-// steps over the values, without the unpredictable branches of a partition.
-// REQUIRES: finite values, 0 <= k < count, low <= key of the k-th value <= high.
+// Below this many values, finding the k-th by counting every value's rank (quadratic, but
+// without a horizontal sum per step) beats bisection, whose ~25 steps each end in one.
+constexpr int64_t kRankSelectBelow = 128;
+
+// The k-th smallest of `count` keys: for sixteen candidates at a time, every key is compared
+// with all of them; the candidate with at most k keys below it and more than k at or below
+// it is the answer. REQUIRES: 0 <= k < count; keys[count, count + kLanes) readable and
+// above every key (they pad the last candidates, and are never the answer).
+inline __attribute__((always_inline)) int32_t RankSelectBody(const int32_t* keys, int64_t count,
+                                                             int64_t k) {
+  for (int64_t first = 0; first < count; first += kLanes) {
+    const int32_t* candidate = keys + first;
+    int32_t below[kLanes] = {};
+    int32_t at_most[kLanes] = {};
+    for (int64_t i = 0; i < count; ++i) {
+      for (int j = 0; j < kLanes; ++j) {
+        below[j] += keys[i] < candidate[j];
+        at_most[j] += keys[i] <= candidate[j];
+      }
+    }
+    for (int j = 0; j < kLanes; ++j) {
+      if (below[j] <= k && k < at_most[j]) return candidate[j];
+    }
+  }
+  QREPORT_ASSERT(false, "no key of rank {} among {}", k, count);
+}
+
+#ifdef QREPORT_X86_VERSIONS
+__attribute__((target("default"))) int32_t RankSelect(const int32_t* keys, int64_t count,
+                                                      int64_t k) {
+  return RankSelectBody(keys, count, k);
+}
+
+// Written out for AVX-512, where the compiler's version spilled the counts to the stack: per
+// key a broadcast, two compares into masks and two masked increments.
+__attribute__((target("avx512f"))) int32_t RankSelect(const int32_t* keys, int64_t count,
+                                                      int64_t k) {
+  const __m512i minus_one = _mm512_set1_epi32(-1);
+  const __m512i rank = _mm512_set1_epi32(static_cast<int32_t>(k));
+  for (int64_t first = 0; first < count; first += kLanes) {
+    const __m512i candidate = _mm512_loadu_si512(keys + first);
+    __m512i below = _mm512_setzero_si512();
+    __m512i at_most = _mm512_setzero_si512();
+    for (int64_t i = 0; i < count; ++i) {
+      const __m512i key = _mm512_set1_epi32(keys[i]);
+      below =
+          _mm512_mask_sub_epi32(below, _mm512_cmplt_epi32_mask(key, candidate), below, minus_one);
+      at_most = _mm512_mask_sub_epi32(at_most, _mm512_cmple_epi32_mask(key, candidate), at_most,
+                                      minus_one);
+    }
+    const __mmask16 hit =
+        _mm512_cmple_epi32_mask(below, rank) & _mm512_cmpgt_epi32_mask(at_most, rank);
+    if (hit != 0) return keys[first + __builtin_ctz(hit)];
+  }
+  QREPORT_ASSERT(false, "no key of rank {} among {}", k, count);
+}
+#else
+int32_t RankSelect(const int32_t* keys, int64_t count, int64_t k) {
+  return RankSelectBody(keys, count, k);
+}
+#endif
+
+// The k-th smallest of `count` values, turned into keys in place: by rank counting for few
+// values, otherwise by bisection between two keys, where each step counts the keys at or
+// below the middle, a loop that vectorises. At most 32 steps over the values, without the
+// unpredictable branches of a partition.
+// REQUIRES: finite values, 0 <= k < count, low <= key of the k-th value <= high, room for
+// kLanes more values after the last.
 QREPORT_VECTOR_CLONES
 float BisectKth(float* values, int64_t count, int64_t k, int32_t low_key, int32_t high_key) {
   auto* keys = reinterpret_cast<int32_t*>(values);
   for (int64_t i = 0; i < count; ++i) keys[i] = KeyOf(values[i]);
+  if (count < kRankSelectBelow) {
+    // Above every finite value's key (and NaN's keys are never made).
+    std::fill_n(keys + count, kLanes, std::numeric_limits<int32_t>::max());
+    return FloatOf(RankSelect(keys, count, k));
+  }
   int64_t low = low_key;
   int64_t high = high_key;
   while (low < high) {
@@ -325,6 +504,53 @@ std::vector<FloatRun> FiniteValues(const std::vector<FloatRun>& runs, int64_t to
   return {FloatRun{begin, out - begin}};
 }
 
+// Where the next batch's thresholds go, in ranks from this batch's k-th value as fractions
+// of the channel: consecutive calibration batches look alike, so the next k-th value is
+// likely between the inner ones and seldom beyond the outer ones. (A channel's quantile moves
+// from batch to batch by far more than a sample's error: thresholds a sample placed last time
+// missed it for a quarter of ResNet-18's values.)
+constexpr double kHintRanks[kThresholds] = {-0.1, -0.03, -0.005, 0.005, 0.02, 0.05};
+
+// Writes to `hint` the values at ranks k + kHintRanks[t] * total of this batch's values, read
+// by linear interpolation between the points of their distribution the search knows exactly:
+// min, the thresholds with the counts below them, the k-th value and max.
+void PlaceHint(const float* thresholds, const int64_t* below, const ChannelSummary& summary,
+               int64_t k, int64_t total, float* hint) {
+  struct Point {
+    double value;
+    double rank;  // values below `value`
+  };
+  Point points[kThresholds + 3];
+  int n = 0;
+  points[n++] = {summary.min, 0.0};
+  const auto add = [&](double value, double rank) {
+    if (value > points[n - 1].value && value < summary.max && rank >= points[n - 1].rank) {
+      points[n++] = {value, rank};
+    }
+  };
+  int t = 0;
+  for (; t < kThresholds && thresholds[t] < summary.quantile; ++t) {
+    add(thresholds[t], static_cast<double>(below[t]));
+  }
+  add(summary.quantile, static_cast<double>(k));
+  for (; t < kThresholds; ++t) add(thresholds[t], static_cast<double>(below[t]));
+  if (summary.max > points[n - 1].value)
+    points[n++] = {summary.max, static_cast<double>(total - 1)};
+  int segment = 0;
+  for (int h = 0; h < kThresholds; ++h) {
+    const double rank =
+        std::clamp(static_cast<double>(k) + kHintRanks[h] * static_cast<double>(total), 0.0,
+                   static_cast<double>(total - 1));
+    while (segment + 2 < n && points[segment + 1].rank < rank) ++segment;
+    const Point& a = points[segment];
+    const Point& b = points[std::min(segment + 1, n - 1)];
+    const double span = b.rank - a.rank;
+    const double at = span > 0 ? std::clamp((rank - a.rank) / span, 0.0, 1.0) : 0.0;
+    hint[h] = static_cast<float>(a.value + at * (b.value - a.value));
+    if (h > 0 && hint[h] <= hint[h - 1]) hint[h] = std::nextafter(hint[h - 1], kInf);
+  }
+}
+
 }  // namespace
 
 float* SelectScratch::Buffer::Get(int64_t size) {
@@ -374,7 +600,7 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
   } else {
     MinMaxPass(runs.data(), runs.size(), &pass);
   }
-  if (pass.nonfinite > 0) {
+  if (pass.nonfinite) {
     ChannelSummary summary = SummarizeChannel(FiniteValues(runs, total, scratch), quantile, scratch,
                                               options, path, hint);
     summary.nonfinite = total - summary.finite;
@@ -391,17 +617,12 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
   }
   if (!by_thresholds) {
     taken = SelectPath::kDirect;
-    float* values = scratch.Window(total);
+    float* values = scratch.Window(total + kLanes);
     float* out = values;
     for (const FloatRun& run : runs) {
       out = std::copy(run.data, run.data + run.size, out);
     }
-    if (total <= kLanes) {
-      std::nth_element(values, values + k, values + total);  // too few values to bisect
-      summary.quantile = values[k];
-    } else {
-      summary.quantile = BisectKth(values, total, k, KeyOf(summary.min), KeyOf(summary.max));
-    }
+    summary.quantile = BisectKth(values, total, k, KeyOf(summary.min), KeyOf(summary.max));
     return summary;
   }
 
@@ -430,16 +651,10 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
     taken = SelectPath::kRetried;
     return again;
   }
-  if (hint != nullptr) {
-    if (wide) {
-      hint[0] = std::numeric_limits<float>::quiet_NaN();
-    } else {
-      std::copy_n(thresholds, kThresholds, hint);
-    }
-  }
   taken = lo == -kInf || hi == kInf ? SelectPath::kOuter : SelectPath::kInner;
   if (hi == std::nextafter(lo, kInf)) {
     summary.quantile = lo;  // every value in [lo, hi) is lo
+    if (hint != nullptr) PlaceHint(thresholds, pass.below, summary, k, total, hint);
     return summary;
   }
   float* values = scratch.Window(end - first + kLanes);
@@ -448,6 +663,7 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
                  copied, end - first);
   summary.quantile = BisectKth(values, copied, k - first, KeyOf(lo == -kInf ? summary.min : lo),
                                hi == kInf ? KeyOf(summary.max) : KeyOf(hi) - 1);
+  if (hint != nullptr) PlaceHint(thresholds, pass.below, summary, k, total, hint);
   return summary;
 }
 

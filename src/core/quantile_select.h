@@ -3,15 +3,16 @@
 // A channel is handed over as contiguous runs of floats (for an NCHW activation: one run of
 // H*W values per sample). Its min, max and comp quantile (the k-th smallest value) come from
 // two passes over the values:
-//  1. a pseudo-random sample of about (N/6)^(2/3) values (one per block of N/s) estimates
-//     the rank-k value, and six sample values around the estimate become thresholds;
-//  2. one vectorised pass takes min, max, the non-finite count and, for every threshold, how
-//     many values lie below it: exact ranks, so the k-th value is known to lie between two
-//     neighbouring thresholds (or a threshold and min/max);
+//  1. six thresholds around the rank-k value: placed by the channel's previous batch (a
+//     hint), or else estimated from a pseudo-random sample of about (N/6)^(2/3) values;
+//  2. one vectorised pass takes min, max, whether a value is not finite and, for every
+//     threshold, how many values lie below it: exact ranks, so the k-th value is known to lie
+//     between two neighbouring thresholds (or a threshold and min/max);
 //  3. a second pass copies the values between those two thresholds (usually a few percent of
-//     the channel), and the k-th value is found among them by bisection on their bits.
-// The result is always exact: the sample only decides how few values are copied. A poor
-// sample makes the interval wider (up to the whole channel), never the answer wrong.
+//     the channel, now in cache), and the k-th value is found among them by counting ranks
+//     (few values) or by bisection on their bits.
+// The result is always exact: the thresholds only decide how few values are copied. Poor ones
+// make the interval wider (up to the whole channel), never the answer wrong.
 //
 // The passes are compiled for plain x86-64, AVX2 and AVX-512 and picked at load time.
 #ifndef QREPORT_CORE_QUANTILE_SELECT_H_
@@ -76,11 +77,12 @@ struct ChannelSummary {
   float quantile;  // 0 unless asked for and finite > 0
 };
 
-// The thresholds one batch's search for a channel's quantile used, kept to start the next
-// batch's search without a sample: consecutive calibration batches look alike, and taking
-// the sample (scattered reads over the whole channel) costs about half as much as the pass
-// itself. A hint is kSelectHintSize floats; NaN first means "none yet". Only a hint: a poor
-// one costs another pass over the channel, never a different result.
+// Thresholds for the next batch's search of a channel's quantile, which then needs no sample:
+// each search places them around the k-th value it found, at ranks read off the distribution
+// it counted (see PlaceHint). Consecutive calibration batches at one call site look alike,
+// and taking the sample (scattered reads over the whole channel) costs about half as much as
+// the pass itself. A hint is kSelectHintSize floats; NaN first means "none yet". Only a
+// hint: a poor one costs another pass over the channel, never a different result.
 constexpr int kSelectHintSize = 6;
 
 // Min, max and counts of the runs' values and, if `quantile` is in (0, 1), the quantile of

@@ -455,5 +455,128 @@ TEST(ObserverStateTest, LargeChannelLastEqualsChannelFirst) {
   EXPECT_EQ(a.constant_channels(), b.constant_channels());
 }
 
+// Every statistic two states hold, compared as floats (so -0 equals +0).
+void ExpectSameStatistics(const ObserverState& got, const ObserverState& want) {
+  EXPECT_EQ(got.num_batches(), want.num_batches());
+  EXPECT_EQ(got.epoch_min(), want.epoch_min());
+  EXPECT_EQ(got.epoch_max(), want.epoch_max());
+  EXPECT_EQ(got.average_batch_range(), want.average_batch_range());
+  EXPECT_EQ(got.min_val(), want.min_val());
+  EXPECT_EQ(got.max_val(), want.max_val());
+  EXPECT_EQ(got.average_percentile_ratio(), want.average_percentile_ratio());
+  EXPECT_EQ(got.percentile_batches_tracked(), want.percentile_batches_tracked());
+  EXPECT_EQ(got.constant_channels(), want.constant_channels());
+  EXPECT_EQ(got.issues().empty_batches, want.issues().empty_batches);
+  EXPECT_EQ(got.issues().nonfinite_values, want.issues().nonfinite_values);
+}
+
+// Batches of N x C x L with channels that stay negative, straddle zero, are constant, or are
+// all zero, so ReLU and clamp outputs hit every case of the ratio's zero handling.
+std::vector<float> ClampTestBatch(std::mt19937& rng, int64_t n, int64_t c, int64_t l) {
+  std::normal_distribution<float> normal;
+  std::vector<float> v(static_cast<size_t>(n * c * l));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t j = 0; j < l; ++j) {
+        const float x = normal(rng);
+        float& out = v[static_cast<size_t>((i * c + ch) * l + j)];
+        switch (ch % 5) {
+          case 0:
+            out = x;
+            break;
+          case 1:
+            out = -std::abs(x) - 0.5f;
+            break;  // ReLU makes it all zeros
+          case 2:
+            out = 3.0f;
+            break;  // constant
+          case 3:
+            out = x * 4.0f + 2.0f;
+            break;  // beyond ReLU6's top
+          default:
+            out = x < 1.2f ? -1.0f : x;
+            break;  // mostly negative: k-th is a zero
+        }
+      }
+    }
+  }
+  return v;
+}
+
+// A map's output observed through UpdateThrough equals the output itself observed, for every
+// statistic, option set and batch, including a first batch the input's state saw alone.
+TEST(ObserverStateTest, UpdateThroughClampEqualsObservingTheOutput) {
+  std::mt19937 rng(5);
+  const std::vector<ClampMap> maps = {{0.0f, kInf}, {0.0f, 6.0f}, {-1.0f, 1.0f}, {-kInf, 0.5f}};
+  for (uint32_t statistics : {uint32_t{kAllStatistics}, uint32_t{kRangeStatistics},
+                              uint32_t{kChannelMinMaxStatistics | kRangeStatistics}}) {
+    for (const ClampMap& map : maps) {
+      ObserverOptions options;
+      options.statistics = statistics;
+      ObserverOptions input_options;  // the input's observer keeps everything
+      ObserverState input(input_options), through(options), direct(options);
+      for (int batch = 0; batch < 4; ++batch) {
+        const int64_t n = 2, c = 10, l = batch == 0 ? 7 : 300;
+        std::vector<float> x = ClampTestBatch(rng, n, c, l);
+        std::vector<float> y(x.size());
+        std::transform(x.begin(), x.end(), y.begin(),
+                       [&](float v) { return std::clamp(v, map.low, map.high); });
+        input.Update(TensorView::Contiguous(x.data(), {n, c, l}));
+        ASSERT_TRUE(through.UpdateThrough(input, map));
+        direct.Update(TensorView::Contiguous(y.data(), {n, c, l}));
+      }
+      SCOPED_TRACE(::testing::Message() << "statistics " << statistics << " clamp [" << map.low
+                                        << ", " << map.high << "]");
+      ExpectSameStatistics(through, direct);
+    }
+  }
+}
+
+TEST(ObserverStateTest, UpdateThroughRefusesWhatItCannotMapExactly) {
+  std::vector<float> x = {1, -2, 3, 4, 5, 6, -7, 8};
+  const TensorView view = TensorView::Contiguous(x.data(), {2, 2, 2});
+  const ClampMap relu{0.0f, kInf};
+  ObserverState fresh;
+  ObserverState input;
+  EXPECT_FALSE(fresh.UpdateThrough(input, relu)) << "the input has seen no batch";
+
+  ObserverOptions range_only;
+  range_only.statistics = kRangeStatistics;
+  ObserverState coarse(range_only);
+  coarse.Update(view);
+  EXPECT_FALSE(fresh.UpdateThrough(coarse, relu)) << "no per-channel statistics to map";
+
+  ObserverOptions other_axis;
+  other_axis.channel_axis = 2;
+  ObserverState sideways(other_axis);
+  sideways.Update(view);
+  EXPECT_FALSE(fresh.UpdateThrough(sideways, relu)) << "channels along another axis";
+
+  ObserverOptions other_percentile;
+  other_percentile.comp_percentile = 0.5f;
+  ObserverState median(other_percentile);
+  median.Update(view);
+  EXPECT_FALSE(fresh.UpdateThrough(median, relu)) << "another percentile";
+
+  x[3] = -kInf;  // ReLU would make it a finite 0
+  input.Update(view);
+  EXPECT_FALSE(fresh.UpdateThrough(input, relu)) << "a non-finite value";
+  EXPECT_EQ(fresh.num_batches(), 0);
+
+  x[3] = 4.0f;
+  input.Update(view);
+  ObserverState range_output(range_only);
+  EXPECT_TRUE(range_output.UpdateThrough(input, relu)) << "fewer statistics are fine";
+  EXPECT_TRUE(fresh.UpdateThrough(input, relu));
+  EXPECT_EQ(fresh.min_val(), (std::vector<float>{0.0f, 0.0f}));
+  EXPECT_EQ(fresh.max_val(), (std::vector<float>{6.0f, 8.0f}));
+  EXPECT_EQ(range_output.epoch_min(), 0.0f);
+  EXPECT_EQ(range_output.epoch_max(), 8.0f);
+
+  std::vector<float> three_channels(12, 1.0f);
+  input.Update(TensorView::Contiguous(three_channels.data(), {2, 3, 2}));
+  EXPECT_FALSE(fresh.UpdateThrough(input, relu)) << "channel count changed";
+}
+
 }  // namespace
 }  // namespace qreport

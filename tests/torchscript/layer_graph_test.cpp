@@ -84,7 +84,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, LayerGraphFixtureTest,
                                            "conv_bn_relu_traced", "linear_relu", "qat_prepared",
                                            "fused_intrinsic", "fused_qat", "fused_qat_bn_traced",
                                            "resnet18", "resnet18_traced", "mobilenet_v2",
-                                           "transformer_encoder", "no_quantizable", "multi_input"),
+                                           "transformer_encoder", "no_quantizable", "multi_input",
+                                           "clamp_chain"),
                          [](const auto& info) { return info.param; });
 
 TEST(LayerGraphTest, NoFusionObservesRawOutputs) {

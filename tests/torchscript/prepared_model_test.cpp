@@ -23,15 +23,17 @@ std::vector<c10::IValue> ExampleInputs(const std::string& name, uint64_t seed) {
   return inputs;
 }
 
-int CountObserveCalls(const torch::jit::Module& module) {
+int CountCalls(const torch::jit::Module& module, const std::string& method) {
   const std::string text = module.get_method("forward").graph()->toString();
+  const std::string call = "name=\"" + method + "\"";
   int count = 0;
-  for (auto at = text.find("name=\"observe\""); at != std::string::npos;
-       at = text.find("name=\"observe\"", at + 1)) {
+  for (auto at = text.find(call); at != std::string::npos; at = text.find(call, at + 1)) {
     ++count;
   }
   return count;
 }
+
+int CountObserveCalls(const torch::jit::Module& module) { return CountCalls(module, "observe"); }
 
 class PreparedModelFixtureTest : public ::testing::TestWithParam<std::string> {};
 
@@ -172,6 +174,80 @@ TEST(PreparedModelTest, DifferentPercentilesAtOnePointGetTheirOwnObservers) {
   EXPECT_EQ(a->options().comp_percentile, 0.975f);
   EXPECT_EQ(b->options().comp_percentile, 0.9f);
   EXPECT_EQ(prepared.bank().FindServing(PointRequest{key, minmax}), a) << "min/max joins the first";
+}
+
+// What the outlier detector asks for, and more: every leaf module's input and every layer's
+// input and output, all statistics along axis 1.
+std::vector<PointRequest> EveryModuleInput(const Model& model) {
+  const LayerGraph graph = LayerGraph::Build(model, {});
+  std::vector<PointRequest> points;
+  for (const LayerDescription& layer : graph.layers()) {
+    for (ObservationPosition position : {ObservationPosition::kPre, ObservationPosition::kPost}) {
+      points.push_back({{layer.fqn, position}, ObserverOptions{}});
+    }
+  }
+  for (const LeafModule& leaf : graph.leaf_modules()) {
+    points.push_back({{leaf.fqn, ObservationPosition::kPre}, ObserverOptions{}});
+  }
+  return points;
+}
+
+struct ClampMapping {
+  int taps = 0;        // observe_clamp calls in the graph
+  int64_t mapped = 0;  // updates made without reading the tensor
+  ObserverBank bank;   // the statistics
+};
+
+// Calibrates `name` twice on the same batches, mapping clamp outputs and reading them, and
+// expects every observer's statistics to be identical.
+ClampMapping CalibrateBothWays(const std::string& name) {
+  const Model model = Model::Load(FixturePath(name + ".pt"));
+  PrepareOptions options;
+  options.points = EveryModuleInput(model);
+  PreparedModel mapped = PreparedModel::Prepare(model, options);
+  options.map_through_clamps = false;
+  PreparedModel read = PreparedModel::Prepare(model, options);
+  EXPECT_EQ(CountCalls(read.module(), "observe_clamp"), 0);
+  for (uint64_t seed : {1, 2, 3}) {
+    const auto inputs = ExampleInputs(name, seed);
+    const at::Tensor a = mapped.Forward(inputs).toTensor();
+    EXPECT_TRUE(a.equal(read.Forward(inputs).toTensor()));
+  }
+  EXPECT_EQ(mapped.bank().size(), read.bank().size());
+  for (size_t slot = 0; slot < mapped.bank().size(); ++slot) {
+    EXPECT_EQ(mapped.bank().state(slot).ToJson(), read.bank().state(slot).ToJson())
+        << name << ": " << ToString(mapped.bank().key(slot));
+  }
+  return {CountCalls(mapped.module(), "observe_clamp"), mapped.bank().mapped_updates(),
+          mapped.bank()};
+}
+
+// ResNet-18's ReLU outputs (after BatchNorm, after the residual sums) are mapped from the
+// observed ReLU inputs, in place; exactly as if they had been read.
+TEST(PreparedModelTest, ReluOutputsAreMappedFromTheirInputs) {
+  const ClampMapping resnet = CalibrateBothWays("resnet18");
+  EXPECT_GE(resnet.taps, 17) << "conv1, 8 blocks' conv1 outputs, 8 sums";
+  EXPECT_EQ(resnet.mapped, 3 * resnet.taps) << "every mapping held at run time";
+}
+
+// MobileNetV2's ReLU6 is an in-place hardtanh(0, 6).
+TEST(PreparedModelTest, Relu6OutputsAreMappedFromTheirInputs) {
+  const ClampMapping mobilenet = CalibrateBothWays("mobilenet_v2");
+  EXPECT_GE(mobilenet.taps, 30);
+  EXPECT_EQ(mobilenet.mapped, 3 * mobilenet.taps);
+}
+
+// clamp_chain: ReLU6 and hardtanh(-0.5, 0.1) outputs are mapped; the ReLU whose input was
+// changed in place after its observer saw it is read instead.
+TEST(PreparedModelTest, ClampAfterAnInPlaceChangeIsReadNotMapped) {
+  const ClampMapping chain = CalibrateBothWays("clamp_chain");
+  EXPECT_EQ(chain.taps, 3);
+  EXPECT_EQ(chain.mapped, 3 * 2);
+  // Both of hardtanh's bounds cut values off, so a map that ignored one would be caught.
+  const ObserverState* tanh_input = chain.bank.Find({"tanh", ObservationPosition::kPre});
+  ASSERT_NE(tanh_input, nullptr);
+  EXPECT_LT(tanh_input->epoch_min(), -0.5f);
+  EXPECT_GT(tanh_input->epoch_max(), 0.1f);
 }
 
 TEST(PreparedModelTest, UnknownLayerIsAnError) {

@@ -72,12 +72,33 @@ struct ObserverIssues {
   }
 };
 
+// clamp(x, low, high), the elementwise map of ReLU (low 0), ReLU6 and hardtanh: it never
+// decreases, so it keeps every value's rank, and the min, max and quantiles of its output are
+// the map of its input's (the sign of a zero aside: a -0 comes back as +0, as selection
+// treats them as one value).
+struct ClampMap {
+  float low = -std::numeric_limits<float>::infinity();
+  float high = std::numeric_limits<float>::infinity();
+
+  float operator()(float v) const { return (v < low ? low : v > high ? high : v) + 0.0f; }
+};
+
 class ObserverState {
  public:
   explicit ObserverState(const ObserverOptions& options = {});
 
   // Folds one batch in. Never throws for data-dependent problems: they go to issues().
-  void Update(const TensorView& batch);
+  // `site` says which of the point's call sites the batch comes from (a module called twice
+  // sees different values at each); it changes no result, only where the quantile search
+  // starts.
+  void Update(const TensorView& batch, size_t site = 0);
+
+  // Folds in the batch `input` saw last, mapped through `map`, as Update would have folded in
+  // the mapped tensor itself: for an output of ReLU whose input is observed too, without
+  // reading it. False, changing nothing, where that would not be exact: `input`'s last batch
+  // was empty or held non-finite values (clamp turns -Inf into a finite value), or lacks a
+  // statistic this observer keeps (per channel along our axis, or our percentile).
+  bool UpdateThrough(const ObserverState& input, const ClampMap& map);
 
   // Folds in another state of the same point, as if its batches had been run after ours.
   // REQUIRES: same options. Throws qreport::Error(kInvalidArgument) if channel counts differ.
@@ -106,6 +127,8 @@ class ObserverState {
 
  private:
   void EnsureChannels(int64_t channels);
+  // Folds last_batch_ in.
+  void FoldLastBatch();
 
   ObserverOptions options_;
   ObserverIssues issues_;
@@ -118,9 +141,26 @@ class ObserverState {
   std::vector<double> ratio_sum_;
   std::vector<int64_t> percentile_batches_;
   std::vector<int64_t> constant_batches_;
-  // Not a statistic: per channel, where the last batch's quantile search put its thresholds,
-  // to start the next one there. Never saved, merged or compared; results do not depend on it.
-  std::vector<float> select_hints_;
+  // Not a statistic: per call site and channel, where the next batch's quantile search
+  // starts. Never saved, merged or compared; results do not depend on it.
+  std::vector<std::vector<float>> select_hints_;
+  // What the last Update found per channel (one "channel", the whole tensor, when it kept no
+  // channel statistics), for observers of a map of this tensor (UpdateThrough). Neither
+  // saved nor merged.
+  struct ChannelBatch {
+    float min;  // +Inf if the channel had no finite value
+    float max;
+    float quantile;  // 0 unless percentile
+    int64_t finite;
+  };
+  struct LastBatch {
+    bool usable = false;  // a batch with finite values was folded in
+    bool channel_stats = false;
+    bool percentile = false;
+    bool nonfinite = false;
+    std::vector<ChannelBatch> channels;
+  };
+  LastBatch last_batch_;
 };
 
 }  // namespace qreport

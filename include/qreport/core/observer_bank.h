@@ -77,8 +77,17 @@ class ObserverBank {
   const ObserverState* Find(const PointKey& key) const;
   const ObserverState* FindServing(const PointRequest& request) const;
 
-  // Folds one activation into the point's statistics, and into every slot that mirrors it.
-  void Observe(size_t slot, const TensorView& activation);
+  // Folds one activation into the point's statistics, and into every slot that mirrors it;
+  // `site`: which of the point's call sites it comes from (see ObserverState::Update).
+  void Observe(size_t slot, const TensorView& activation, size_t site = 0);
+
+  // Folds into `slot`, and the slots mirroring it, the batch `input_slot` saw last mapped
+  // through `map` (ObserverState::UpdateThrough): for a point that observes clamp(x) where x
+  // is observed too. False, changing nothing, where that would not be exact; the caller then
+  // observes the tensor itself.
+  bool ObserveThrough(size_t slot, size_t input_slot, const ClampMap& map);
+  // How many updates ObserveThrough made without reading a tensor (not saved or merged).
+  int64_t mapped_updates() const { return mapped_updates_; }
 
   // Declares that `follower` observes exactly the tensors `leader` observes (the same graph
   // values, with the same options), so its statistics are copied rather than computed again.
@@ -112,6 +121,7 @@ class ObserverBank {
   std::vector<ObserverState> states_;
   std::vector<std::vector<size_t>> followers_;  // by leader slot; not saved
   int64_t batches_ = 0;
+  int64_t mapped_updates_ = 0;
 };
 
 }  // namespace qreport
