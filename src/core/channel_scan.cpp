@@ -120,17 +120,17 @@ bool SweepMinMax(const float* data, int64_t outer, int64_t channels, int64_t inn
   const auto n = static_cast<size_t>(channels);
   std::vector<float> low(n, std::numeric_limits<float>::infinity());
   std::vector<float> high(n, -std::numeric_limits<float>::infinity());
-  // v - v is 0 for a finite value and NaN otherwise; summed, a NaN stays (a test that, unlike
-  // a compare and a flag, leaves the loops vectorisable).
-  float poison = 0.0f;
+  // v - v is 0 for a finite value and NaN otherwise; summed per channel, a NaN stays (unlike
+  // a compare into one flag, this keeps the loop across channels vectorisable).
+  std::vector<float> poison(n, 0.0f);
   for (int64_t o = 0; o < outer; ++o) {
     const float* block = data + o * channels * inner;
-    if (inner == 1) {  // across channels
+    if (inner == 1) {  // across channels: vectorises
       for (size_t c = 0; c < n; ++c) {
         const float v = block[c];
         low[c] = v < low[c] ? v : low[c];
         high[c] = v > high[c] ? v : high[c];
-        poison += v - v;
+        poison[c] += v - v;
       }
       continue;
     }
@@ -138,16 +138,20 @@ bool SweepMinMax(const float* data, int64_t outer, int64_t channels, int64_t inn
       const float* p = block + static_cast<int64_t>(c) * inner;
       float lo = low[c];
       float hi = high[c];
+      float bad = poison[c];
       for (int64_t i = 0; i < inner; ++i) {
         lo = p[i] < lo ? p[i] : lo;
         hi = p[i] > hi ? p[i] : hi;
-        poison += p[i] - p[i];
+        bad += p[i] - p[i];
       }
       low[c] = lo;
       high[c] = hi;
+      poison[c] = bad;
     }
   }
-  if (std::isnan(poison)) return false;
+  for (size_t c = 0; c < n; ++c) {
+    if (std::isnan(poison[c])) return false;
+  }
   for (size_t c = 0; c < n; ++c) out[c] = {low[c], high[c], outer * inner, 0, 0.0f};
   return true;
 }

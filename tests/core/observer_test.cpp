@@ -102,6 +102,28 @@ TEST(ObserverStateTest, NonFiniteValuesAreCountedNotFolded) {
   EXPECT_THAT(state.max_val(), ElementsAre(3, 2));
 }
 
+// Min/max only along a short-run axis (a weight's input channels) is read in memory order; a
+// non-finite value there sends the batch to the per-channel path, which leaves it out.
+TEST(ObserverStateTest, NonFiniteValuesInShortRunChannelsAreLeftOut) {
+  ObserverOptions options;
+  options.statistics = kRangeStatistics | kChannelMinMaxStatistics;
+  const std::vector<float> rows = {1, kNaN, 3, kInf, -2, 2};  // 3 x 2, channels in runs of 1
+  ObserverState across(options);
+  across.Update(TensorView::Contiguous(rows.data(), {3, 2}));
+  EXPECT_EQ(across.issues().nonfinite_values, 2);
+  EXPECT_THAT(across.min_val(), ElementsAre(-2, 2));
+  EXPECT_THAT(across.max_val(), ElementsAre(3, 2));
+
+  std::vector<float> blocks(2 * 3 * 4);  // 2 x 3 x 4: channels in runs of 4
+  for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = static_cast<float>(i);
+  blocks[5] = -kInf;  // channel 1
+  ObserverState inner(options);
+  inner.Update(TensorView::Contiguous(blocks.data(), {2, 3, 4}));
+  EXPECT_EQ(inner.issues().nonfinite_values, 1);
+  EXPECT_THAT(inner.min_val(), ElementsAre(0, 4, 8));
+  EXPECT_THAT(inner.max_val(), ElementsAre(15, 19, 23));
+}
+
 TEST(ObserverStateTest, AllNanBatchIsAnEmptyBatch) {
   const std::vector<float> x = {kNaN, kNaN};
   ObserverState state;
