@@ -60,8 +60,7 @@ void ObserverState::Update(const TensorView& batch, size_t site) {
     ++issues_.empty_batches;
     return;
   }
-  const bool want_channels =
-      (options_.statistics & (kChannelMinMaxStatistics | kPercentileStatistics)) != 0;
+  const bool want_channels = (options_.statistics & kChannelStatistics) != 0;
   Layout layout = MakeLayout(batch, options_.channel_axis);
   bool channel_stats = want_channels && layout.has_axis;
   if (want_channels && !layout.has_axis) ++issues_.missing_axis_batches;
@@ -101,8 +100,7 @@ bool ObserverState::UpdateThrough(const ObserverState& input, const ClampMap& ma
   if (options_.statistics == kNoStatistics) return true;
   const LastBatch& in = input.last_batch_;
   if (!in.usable || in.nonfinite) return false;
-  const bool want_channels =
-      (options_.statistics & (kChannelMinMaxStatistics | kPercentileStatistics)) != 0;
+  const bool want_channels = (options_.statistics & kChannelStatistics) != 0;
   const bool want_percentile = (options_.statistics & kPercentileStatistics) != 0;
   if (want_channels) {
     // The input's channels must be ours: along our axis, as many as we have seen before.

@@ -15,8 +15,6 @@ namespace {
 constexpr const char* kFormat = "qreport-observer-state";
 constexpr int kFormatVersion = 1;
 
-constexpr uint32_t kChannelStatistics = kChannelMinMaxStatistics | kPercentileStatistics;
-
 }  // namespace
 
 bool CanShareObserver(const ObserverOptions& a, const ObserverOptions& b) {

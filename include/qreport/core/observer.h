@@ -42,6 +42,8 @@ enum Statistics : uint32_t {
   kChannelMinMaxStatistics = 1u << 1,
   kPercentileStatistics = 1u << 2,
   kAllStatistics = kRangeStatistics | kChannelMinMaxStatistics | kPercentileStatistics,
+  // The statistics kept per channel (along ObserverOptions::channel_axis).
+  kChannelStatistics = kChannelMinMaxStatistics | kPercentileStatistics,
 };
 
 struct ObserverOptions {
