@@ -10,23 +10,13 @@
 #endif
 
 #include "qreport/core/error.h"
+#include "vector_clones.h"
 
 namespace qreport::internal {
 namespace {
 
 constexpr float kFloatMax = std::numeric_limits<float>::max();
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-// The loops over a channel's values are compiled for plain x86-64 (SSE2), AVX2 and AVX-512;
-// the loader picks the best the CPU has (GCC function multiversioning, resolved once through
-// an ifunc). Elsewhere they are compiled once, for the target.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define QREPORT_VECTOR_CLONES \
-  __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#define QREPORT_X86_VERSIONS
-#else
-#define QREPORT_VECTOR_CLONES
-#endif
 
 // Independent accumulators, one per lane, so the loops vectorise without reassociating
 // floating-point operations (which -O3 alone does not allow).

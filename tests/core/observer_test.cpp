@@ -13,6 +13,7 @@
 
 #include "qreport/core/error.h"
 // The per-channel kernel is private to the core; its paths are tested here directly.
+#include "../../src/core/channel_scan.h"
 #include "../../src/core/quantile_select.h"
 
 namespace qreport {
@@ -446,6 +447,55 @@ TEST(QuantileSelectTest, NonFiniteValuesAreLeftOut) {
   EXPECT_EQ(summary.finite, 0);
   EXPECT_EQ(summary.nonfinite, 100);
   EXPECT_GT(summary.min, summary.max);
+}
+
+// A [rows, channels] activation (a Linear's) is swept row by row, with each channel's
+// largest or smallest few values kept, when its quantile is among them; otherwise, or with a
+// value that is not finite, it is searched channel by channel. Every case must equal sorting
+// each column: kept sets from 1 to 16 values at either end, full blocks of 16 channels and a
+// tail, ties, signed zeros and constant channels.
+TEST(ChannelScanTest, RowMajorChannelsEqualSorting) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  for (int64_t rows : {2, 3, 7, 40, 64, 257, 700}) {
+    for (int64_t channels : {2, 5, 16, 37}) {
+      std::vector<float> data(static_cast<size_t>(rows * channels));
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < channels; ++c) {
+          const float x = normal(rng);
+          float v = x;
+          if (c % 4 == 1) v = std::round(x * 2.0f) / 4.0f;  // ties, and -0 next to +0
+          if (c % 4 == 2) v = 1.5f;                         // constant
+          if (c % 4 == 3) v = std::max(x, 0.0f) * 3.0f;     // a ReLU's output
+          data[static_cast<size_t>(r * channels + c)] = v;
+        }
+      }
+      for (bool with_nan : {false, true}) {
+        if (with_nan) data[static_cast<size_t>(channels / 2)] = kNaN;
+        const TensorView view = TensorView::Contiguous(data.data(), {rows, channels});
+        const internal::Layout layout = internal::MakeLayout(view, 1);
+        for (float q : {0.975f, 0.999f, 0.9f, 0.5f, 0.02f, 0.001f}) {
+          std::vector<internal::ChannelSummary> got(static_cast<size_t>(channels));
+          internal::ScanChannels(view, layout, true, q, got);
+          for (int64_t c = 0; c < channels; ++c) {
+            std::vector<float> column;
+            for (int64_t r = 0; r < rows; ++r) {
+              column.push_back(data[static_cast<size_t>(r * channels + c)]);
+            }
+            const Expected want = BySorting(column, q);
+            const auto& g = got[static_cast<size_t>(c)];
+            SCOPED_TRACE(testing::Message() << rows << "x" << channels << " channel " << c << " q "
+                                            << q << (with_nan ? " with NaN" : ""));
+            EXPECT_EQ(g.min, want.min);
+            EXPECT_EQ(g.max, want.max);
+            EXPECT_EQ(g.finite, want.finite);
+            EXPECT_EQ(g.nonfinite, rows - want.finite);
+            EXPECT_EQ(g.quantile, want.quantile);
+          }
+        }
+      }
+    }
+  }
 }
 
 // A channel-last activation (a Linear's input) is gathered per channel; an NCHW one is read
