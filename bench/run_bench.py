@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_models  # noqa: E402  (the models' shapes and batch counts)
 
-TARGET_RATIO_PLAIN = 1.10    # calibration per batch / plain forward, resnet18 and transformer
+TARGET_RATIO_PLAIN = 1.10    # calibration per batch / plain forward, resnet18 and the transformers
 TARGET_REFERENCE = 10.0      # reference / qreport per calibration batch
 TARGET_REPORT_MS = 50.0      # report generation on resnet18
 TARGET_MEMORY = 1.10         # peak memory of calibration / plain inference
@@ -158,7 +158,8 @@ def machine_lines(models, args):
         f"thread{'s' if args.threads > 1 else ''} on both sides",
         f"- LibTorch {libtorch} (qreport, C++); Python torch {python_torch} "
         f"(reference, `{sys.executable}`, Python {platform.python_version()})",
-        f"- BLAS behind LibTorch and PyTorch (Linear layers): {blas}; convolutions: oneDNN",
+        f"- BLAS behind LibTorch and PyTorch (Linear layers, 1×1 convolutions on one thread): "
+        f"{blas}; other convolutions: oneDNN",
         f"- {platform.system()} {platform.release()}; qreport at `{commit}`",
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
         f"{args.repetitions} repetitions of qreport and plain, "
@@ -191,11 +192,16 @@ def render(models, args, elapsed_s):
         "the float model's own Python forward on the same batch.",
         "- *statistics: reference / qreport*: what gathering the statistics costs on top of the "
         "forward, (reference calibration − eager forward) / qreport's observers. Where the "
-        "forward dominates (Linear layers on the reference BLAS, below), the whole-batch ratio "
-        "cannot reach 10× however cheap the statistics are.",
+        "forward dominates, the whole-batch ratio cannot reach 10× however cheap the "
+        "statistics are.",
         "- The transformer's plain forward is PyTorch's fused inference fast path "
         "(`_transformer_encoder_layer_fwd`); calibration must take the layer-by-layer path, or "
         "no Linear layer would run to be observed.",
+        "- *transformer_fx* is the same encoder, with the same weights and batches, written as "
+        "plain module calls on [batch × length, d_model] tokens (`bench/bench_models.py`): "
+        "FX cannot trace `nn.TransformerEncoder`, and the reference's observers fail on "
+        "`nn.MultiheadAttention`'s three inputs and its equalization detector on 3-D Linear "
+        "inputs. It is the transformer the reference can be compared on.",
         ""]
     lines += ["## Per calibration batch", "",
               "| model | batch | layers / observed points | plain forward | qreport "
@@ -280,7 +286,7 @@ def render(models, args, elapsed_s):
         met = value <= limit if at_most else value >= limit
         lines.append(f"| {text} | {name} | {shown} | {'yes' if met else '**no**'} |")
 
-    for name in ("resnet18", "transformer"):
+    for name in ("resnet18", "transformer", "transformer_fx"):
         if name in summaries:
             q, _ = summaries[name]
             value = ratio(q["calibration"], q["plain"])
