@@ -44,7 +44,7 @@ core-test:
 	@ctest --test-dir $(BUILD)-core -j $(JOBS) -L core --output-on-failure
 
 # A build of its own with the bench on and the tests off: only the driver is built, and a
-# configured `build` keeps its options. About 15 minutes on 2 cores, most of it the reference.
+# configured `build` keeps its options. About 8 minutes on 2 cores, most of it the reference.
 bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -G Ninja -DQREPORT_PYTHON=$(PYTHON) -DQREPORT_BUILD_BENCH=ON \
 		-DQREPORT_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null

@@ -12,7 +12,7 @@ import torchvision
 from torch import nn
 
 # shape: one batch of the single input; batches: how many calibration batches the bench runs
-# (chosen so `make bench` stays near 15 minutes on a 2-core machine, the reference included).
+# (chosen so `make bench` stays within 15 minutes on a 2-core machine, the reference included).
 Spec = namedtuple("Spec", "build shape batches")
 
 

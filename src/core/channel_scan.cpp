@@ -306,36 +306,6 @@ bool SweepBlock(const float* column, int64_t rows, int64_t stride, int lanes, bo
              : SweepBlockAs<false, kMaxKept>(column, rows, stride, lanes, m, avx512, out);
 }
 
-// Min, max and comp quantile per channel of a contiguous float32 tensor whose channels are
-// its last dimension (a Linear layer's [batch, features] activation), when the quantile is
-// among the kMaxKept largest or smallest values of a channel. False, with `out`
-// unspecified, if it is not or if a value is not finite: the per-channel search then
-// answers, leaving those values out.
-bool SweepQuantile(const float* data, int64_t rows, int64_t channels, float q,
-                   std::vector<ChannelSummary>& out) {
-  if (rows < 2 || !(q > 0.0f && q < 1.0f)) return false;
-  const int64_t k = LowerQuantileIndex(q, rows);
-  const bool top = rows - k <= k + 1;
-  const int64_t m = top ? rows - k : k + 1;
-  if (m > kMaxKept) return false;
-  const int64_t blocks = (channels + kSweepLanes - 1) / kSweepLanes;
-#ifdef QREPORT_X86_VERSIONS
-  const bool avx512 = __builtin_cpu_supports("avx512f");
-#else
-  const bool avx512 = false;
-#endif
-  bool finite = true;
-#pragma omp parallel for schedule(static) if (rows * channels >= kParallelThreshold) \
-    reduction(&& : finite)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t first = b * kSweepLanes;
-    const int lanes = static_cast<int>(std::min<int64_t>(kSweepLanes, channels - first));
-    finite = SweepBlock(data + first, rows, channels, lanes, top, m, avx512, out.data() + first) &&
-             finite;
-  }
-  return finite;
-}
-
 }  // namespace
 
 Layout MakeLayout(const TensorView& view, int channel_axis) {
@@ -365,6 +335,37 @@ Layout MakeLayout(const TensorView& view, int channel_axis) {
   return layout;
 }
 
+namespace {
+bool CpuHasAvx512() {
+#ifdef QREPORT_X86_VERSIONS
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+bool SweepRows(const float* data, int64_t rows, int64_t channels, float q, bool avx512,
+               std::vector<ChannelSummary>& out) {
+  if (rows < 2 || !(q > 0.0f && q < 1.0f)) return false;
+  const int64_t k = LowerQuantileIndex(q, rows);
+  const bool top = rows - k <= k + 1;
+  const int64_t m = top ? rows - k : k + 1;
+  if (m > kMaxKept) return false;
+  avx512 = avx512 && CpuHasAvx512();
+  const int64_t blocks = (channels + kSweepLanes - 1) / kSweepLanes;
+  bool finite = true;
+#pragma omp parallel for schedule(static) if (rows * channels >= kParallelThreshold) \
+    reduction(&& : finite)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t first = b * kSweepLanes;
+    const int lanes = static_cast<int>(std::min<int64_t>(kSweepLanes, channels - first));
+    finite = SweepBlock(data + first, rows, channels, lanes, top, m, avx512, out.data() + first) &&
+             finite;
+  }
+  return finite;
+}
+
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
                   std::vector<ChannelSummary>& out, float* hints) {
   if (!percentile && layout.has_axis && view.dtype() == DType::kFloat32 && view.is_contiguous() &&
@@ -378,7 +379,8 @@ void ScanChannels(const TensorView& view, const Layout& layout, bool percentile,
   if (percentile && layout.has_axis && view.dtype() == DType::kFloat32 && view.is_contiguous() &&
       layout.channel_stride == 1 && layout.channels > 1 && view.numel() > 0) {
     const int64_t rows = view.numel() / layout.channels;
-    if (SweepQuantile(static_cast<const float*>(view.data()), rows, layout.channels, q, out)) {
+    if (SweepRows(static_cast<const float*>(view.data()), rows, layout.channels, q, CpuHasAvx512(),
+                  out)) {
       return;
     }
   }

@@ -36,6 +36,16 @@ Layout MakeLayout(const TensorView& view, int channel_axis);
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
                   std::vector<ChannelSummary>& out, float* hints = nullptr);
 
+// The path ScanChannels takes for a contiguous float32 [rows, channels] tensor (a Linear
+// layer's activation) with a percentile: min, max and quantile of every channel from one
+// sweep over the rows, keeping each channel's 16 largest or smallest values. False, with
+// `out` unspecified, where it does not apply: the quantile is not among those, or a value is
+// not finite (the per-channel search leaves such values out). `avx512` asks for the AVX-512
+// kernel where the CPU has it; the tests also run the generic one.
+// REQUIRES: out.size() == channels.
+bool SweepRows(const float* data, int64_t rows, int64_t channels, float q, bool avx512,
+               std::vector<ChannelSummary>& out);
+
 }  // namespace qreport::internal
 
 #endif  // QREPORT_CORE_CHANNEL_SCAN_H_

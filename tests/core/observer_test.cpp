@@ -452,8 +452,9 @@ TEST(QuantileSelectTest, NonFiniteValuesAreLeftOut) {
 // A [rows, channels] activation (a Linear's) is swept row by row, with each channel's
 // largest or smallest few values kept, when its quantile is among them; otherwise, or with a
 // value that is not finite, it is searched channel by channel. Every case must equal sorting
-// each column: kept sets from 1 to 16 values at either end, full blocks of 16 channels and a
-// tail, ties, signed zeros and constant channels.
+// each column, by the generic and the AVX-512 sweep and through ScanChannels: kept sets from
+// 1 to 16 values at either end, full blocks of 16 channels and a tail, ties, signed zeros and
+// constant channels.
 TEST(ChannelScanTest, RowMajorChannelsEqualSorting) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal;
@@ -475,22 +476,33 @@ TEST(ChannelScanTest, RowMajorChannelsEqualSorting) {
         const TensorView view = TensorView::Contiguous(data.data(), {rows, channels});
         const internal::Layout layout = internal::MakeLayout(view, 1);
         for (float q : {0.975f, 0.999f, 0.9f, 0.5f, 0.02f, 0.001f}) {
-          std::vector<internal::ChannelSummary> got(static_cast<size_t>(channels));
-          internal::ScanChannels(view, layout, true, q, got);
-          for (int64_t c = 0; c < channels; ++c) {
-            std::vector<float> column;
-            for (int64_t r = 0; r < rows; ++r) {
-              column.push_back(data[static_cast<size_t>(r * channels + c)]);
+          const int64_t k = internal::LowerQuantileIndex(q, rows);
+          const bool sweeps = std::min(rows - k, k + 1) <= 16 && !with_nan;
+          std::vector<std::vector<internal::ChannelSummary>> answers;
+          for (bool avx512 : {false, true}) {
+            std::vector<internal::ChannelSummary> swept(static_cast<size_t>(channels));
+            EXPECT_EQ(internal::SweepRows(data.data(), rows, channels, q, avx512, swept), sweeps)
+                << rows << "x" << channels << " q " << q;
+            if (sweeps) answers.push_back(swept);
+          }
+          answers.emplace_back(static_cast<size_t>(channels));
+          internal::ScanChannels(view, layout, true, q, answers.back());
+          for (const auto& got : answers) {
+            for (int64_t c = 0; c < channels; ++c) {
+              std::vector<float> column;
+              for (int64_t r = 0; r < rows; ++r) {
+                column.push_back(data[static_cast<size_t>(r * channels + c)]);
+              }
+              const Expected want = BySorting(column, q);
+              const auto& g = got[static_cast<size_t>(c)];
+              SCOPED_TRACE(testing::Message() << rows << "x" << channels << " channel " << c
+                                              << " q " << q << (with_nan ? " with NaN" : ""));
+              EXPECT_EQ(g.min, want.min);
+              EXPECT_EQ(g.max, want.max);
+              EXPECT_EQ(g.finite, want.finite);
+              EXPECT_EQ(g.nonfinite, rows - want.finite);
+              EXPECT_EQ(g.quantile, want.quantile);
             }
-            const Expected want = BySorting(column, q);
-            const auto& g = got[static_cast<size_t>(c)];
-            SCOPED_TRACE(testing::Message() << rows << "x" << channels << " channel " << c << " q "
-                                            << q << (with_nan ? " with NaN" : ""));
-            EXPECT_EQ(g.min, want.min);
-            EXPECT_EQ(g.max, want.max);
-            EXPECT_EQ(g.finite, want.finite);
-            EXPECT_EQ(g.nonfinite, rows - want.finite);
-            EXPECT_EQ(g.quantile, want.quantile);
           }
         }
       }
