@@ -169,8 +169,8 @@ constexpr int64_t kShortRun = 64;
 constexpr int kSweepLanes = 16;
 
 // For W channels of a rows x channels matrix (`column` points at the first, rows are
-// `stride` floats apart): min, max and the comp quantile, found as the last of the M
-// largest (kTop) or smallest values, which every value is inserted into in order. Rows are
+// `stride` floats apart): min, max and the comp quantile, the m-th of the M largest (kTop)
+// or smallest values, a sorted list every value is inserted into. Rows are
 // read in memory order and each channel's state stays in registers, where gathering a
 // channel whose values are a row apart and selecting in it cost ~150 ns per channel.
 // Returns false, with `out` unspecified, if a value is not finite.
@@ -281,8 +281,8 @@ inline __attribute__((always_inline)) bool SweepBlockAs(const float* column, int
   return true;
 }
 
-// The largest value the sweep keeps per channel: the insertion costs two operations per
-// kept value, per value read.
+// The most values the sweep keeps per channel: inserting costs two operations per kept
+// value, per value read.
 constexpr int64_t kMaxKept = 16;
 
 // One block of up to kSweepLanes channels; `m` values kept (m <= kMaxKept), in a buffer

@@ -38,7 +38,7 @@ void ScanChannels(const TensorView& view, const Layout& layout, bool percentile,
 
 // The path ScanChannels takes for a contiguous float32 [rows, channels] tensor (a Linear
 // layer's activation) with a percentile: min, max and quantile of every channel from one
-// sweep over the rows, keeping each channel's 16 largest or smallest values. False, with
+// sweep over the rows, keeping up to 16 of each channel's largest or smallest values. False, with
 // `out` unspecified, where it does not apply: the quantile is not among those, or a value is
 // not finite (the per-channel search leaves such values out). `avx512` asks for the AVX-512
 // kernel where the CPU has it; the tests also run the generic one.
