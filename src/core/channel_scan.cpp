@@ -368,21 +368,19 @@ bool SweepRows(const float* data, int64_t rows, int64_t channels, float q, bool 
 
 void ScanChannels(const TensorView& view, const Layout& layout, bool percentile, float q,
                   std::vector<ChannelSummary>& out, float* hints) {
-  if (!percentile && layout.has_axis && view.dtype() == DType::kFloat32 && view.is_contiguous() &&
-      layout.channel_stride < kShortRun && layout.channels > 1 && view.numel() > 0) {
+  // Channels side by side in memory (short runs): swept across channels in memory order.
+  const bool swept = layout.has_axis && view.dtype() == DType::kFloat32 && view.is_contiguous() &&
+                     layout.channels > 1 && view.numel() > 0;
+  const auto* data = static_cast<const float*>(view.data());
+  if (swept && !percentile && layout.channel_stride < kShortRun) {
     const int64_t inner = layout.channel_stride;
-    const int64_t outer = view.numel() / (layout.channels * inner);
-    if (SweepMinMax(static_cast<const float*>(view.data()), outer, layout.channels, inner, out)) {
+    if (SweepMinMax(data, view.numel() / (layout.channels * inner), layout.channels, inner, out)) {
       return;
     }
   }
-  if (percentile && layout.has_axis && view.dtype() == DType::kFloat32 && view.is_contiguous() &&
-      layout.channel_stride == 1 && layout.channels > 1 && view.numel() > 0) {
-    const int64_t rows = view.numel() / layout.channels;
-    if (SweepRows(static_cast<const float*>(view.data()), rows, layout.channels, q, CpuHasAvx512(),
-                  out)) {
-      return;
-    }
+  if (swept && percentile && layout.channel_stride == 1 &&
+      SweepRows(data, view.numel() / layout.channels, layout.channels, q, /*avx512=*/true, out)) {
+    return;
   }
   switch (view.dtype()) {
     case DType::kFloat32:
