@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "calibration_graph.h"
 #include "dtype_map.h"
 #include "graph_utils.h"
 #include "layer_finder.h"
@@ -124,20 +125,6 @@ void InsertClampTap(torch::jit::Graph& graph, torch::jit::Value* output, torch::
                  graph.insertConstant(static_cast<double>(map.high))});
 }
 
-// PyTorch's fused inference kernels (nn.TransformerEncoderLayer and nn.MultiheadAttention
-// "fast paths") run instead of the Linear layers when grad is disabled, so the layers' own
-// code, and our observers, would never run. Their guards test torch.is_grad_enabled():
-// answering "enabled" takes the layer-by-layer path, as training or a grad-enabled run does,
-// while calibration itself still runs without autograd.
-void TakeLayerByLayerPaths(const std::shared_ptr<torch::jit::Graph>& graph) {
-  static const c10::Symbol kIsGradEnabled = c10::Symbol::fromQualString("aten::is_grad_enabled");
-  for (torch::jit::Node* node : internal::AllNodes(graph)) {
-    if (node->kind() != kIsGradEnabled) continue;
-    torch::jit::WithInsertPoint guard(node);
-    node->output()->replaceAllUsesWith(graph->insertConstant(true));
-  }
-}
-
 // Where a point's observer is called: the observed value at each call site of its layer, and
 // the node before which the call goes (the layer's call for inputs, so an input used only in
 // one branch is observed only when that branch runs; right after the output otherwise).
@@ -153,9 +140,10 @@ struct Tap {
 
 // A point is at a layer (fusion-aware input and output) or, for detectors that look at
 // every module's input, at any leaf module forward calls (its first tensor input).
+// Values an eval-mode dropout passes on are observed at its input: the same tensor.
 std::vector<Tap> TapsOf(const PointKey& key, const internal::GraphLayers& found,
                         const std::vector<internal::LeafModuleCalls>& leaves,
-                        const std::string& model_path) {
+                        const internal::EvalDropouts& dropouts, const std::string& model_path) {
   std::vector<Tap> taps;
   auto layer = std::find_if(found.layers.begin(), found.layers.end(),
                             [&](const LayerDescription& l) { return l.fqn == key.fqn; });
@@ -163,7 +151,7 @@ std::vector<Tap> TapsOf(const PointKey& key, const internal::GraphLayers& found,
     for (const internal::ObservedValues& site :
          found.values[static_cast<size_t>(layer - found.layers.begin())]) {
       if (key.position == ObservationPosition::kPre) {
-        taps.push_back({site.pre, site.call});
+        taps.push_back({dropouts.SourceOf(site.pre), site.call});
       } else {
         taps.push_back({site.post, site.post->node()->next()});
       }
@@ -181,7 +169,7 @@ std::vector<Tap> TapsOf(const PointKey& key, const internal::GraphLayers& found,
   for (const internal::ModuleInvocation& call : leaf->invocations) {
     QREPORT_CHECK(!call.inputs.empty(), "{}: module '{}' is called without a tensor input",
                   model_path, key.fqn);
-    taps.push_back({call.inputs.front(), call.first});
+    taps.push_back({dropouts.SourceOf(call.inputs.front()), call.first});
   }
   return taps;
 }
@@ -218,7 +206,9 @@ std::optional<ClampMap> ClampOf(const torch::jit::Node* node) {
   // Input `i` as a bound: a constant number, or `none` for a constant None.
   const auto bound = [&](size_t i, float none) -> std::optional<float> {
     if (i >= node->inputs().size()) return std::nullopt;
-    const std::optional<c10::IValue> value = torch::jit::toIValue(node->input(i));
+    // c10::optional, not std::optional: an empty c10::optional<IValue> would convert to an
+    // engaged std::optional holding None, and a bound computed at run time pass for none.
+    const c10::optional<c10::IValue> value = torch::jit::toIValue(node->input(i));
     if (!value) return std::nullopt;
     if (value->isNone()) return none;
     if (value->isDouble()) return static_cast<float>(value->toDouble());
@@ -353,7 +343,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
     throw MakeError(ErrorKind::kBadModel, "{}: cannot instrument forward: {}", model.path(),
                     internal::ConciseTorchError(e));
   }
-  TakeLayerByLayerPaths(graph);
+  internal::TakeLayerByLayerPaths(graph);
   internal::GraphLayers found = internal::FindLayers(*graph, clone, options.graph);
   std::vector<internal::LeafModuleCalls> leaves = internal::FindLeafModules(graph, clone);
   std::vector<LeafModule> leaf_modules;
@@ -361,9 +351,10 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
 
   std::vector<PointRequest> requests =
       MergePointRequests(options.points.empty() ? AllPoints(found.layers) : options.points);
+  const internal::EvalDropouts dropouts(graph);
   std::vector<std::vector<Tap>> taps;
   for (const PointRequest& request : requests) {
-    taps.push_back(TapsOf(request.key, found, leaves, model.path()));
+    taps.push_back(TapsOf(request.key, found, leaves, dropouts, model.path()));
   }
   const std::vector<size_t> leader = ShareIdenticalPoints(requests, taps);
 
@@ -397,6 +388,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
       }
     }
   }
+  internal::RunReluInPlace(graph);
   return PreparedModel(std::move(clone), std::move(bank), std::move(observer_seconds),
                        std::move(found.layers), std::move(leaf_modules), model.path());
 }

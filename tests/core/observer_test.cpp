@@ -72,6 +72,65 @@ TEST(ObserverStateTest, ChannelRangesAlongAnInnerAxis) {
   }
 }
 
+// Channels side by side in rows (a Linear's input) are swept four rows at a time, with the
+// rows left over one at a time. Min and max must be those of a plain loop over the rows,
+// bit for bit (of -0 and +0, the earlier row's), and a non-finite value anywhere, in a block
+// of four or in the rows left over, must be left out.
+TEST(ObserverStateTest, AcrossChannelSweepEqualsPlainLoop) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> normal;
+  const auto bits = [](float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+  };
+  for (int64_t rows : {1, 2, 3, 4, 5, 8, 11, 64}) {
+    for (int64_t channels : {2, 3, 17, 40}) {
+      std::vector<float> data(static_cast<size_t>(rows * channels));
+      std::bernoulli_distribution coin;
+      for (size_t i = 0; i < data.size(); ++i) {
+        // Quarters of a small normal value (ties), a ReLU's output (zero its minimum), or
+        // zeros and ones; each zero -0 or +0 at random.
+        const float x = std::round(normal(rng) * 2.0f) / 4.0f;
+        const size_t kind = i % static_cast<size_t>(channels) % 3;
+        float v = kind == 0 ? x : kind == 1 ? std::max(x, 0.0f) : (coin(rng) ? 1.0f : 0.0f);
+        if (v == 0.0f && coin(rng)) v = -0.0f;
+        data[i] = v;
+      }
+      for (int64_t bad_row : {int64_t{-1}, int64_t{0}, rows - 1}) {
+        std::vector<float> batch = data;
+        if (bad_row >= 0) batch[static_cast<size_t>(bad_row * channels + 1)] = kNaN;
+        std::vector<float> want_min(channels, kInf), want_max(channels, -kInf);
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < channels; ++c) {
+            const float v = batch[static_cast<size_t>(r * channels + c)];
+            if (std::isnan(v)) continue;
+            if (v < want_min[c]) want_min[c] = v;
+            if (v > want_max[c]) want_max[c] = v;
+          }
+        }
+        ObserverOptions options;
+        options.statistics = kChannelMinMaxStatistics;
+        options.channel_axis = -1;
+        ObserverState state(options);
+        state.Update(TensorView::Contiguous(batch.data(), {rows, channels}));
+        SCOPED_TRACE(testing::Message() << rows << "x" << channels << " NaN row " << bad_row);
+        EXPECT_EQ(state.issues().nonfinite_values, bad_row >= 0 ? 1 : 0);
+        ASSERT_EQ(state.min_val().size(), static_cast<size_t>(channels));
+        for (int64_t c = 0; c < channels; ++c) {
+          if (bad_row >= 0) {  // the per-channel path answers: values, not zero signs
+            EXPECT_EQ(state.min_val()[c], want_min[c]) << "channel " << c;
+            EXPECT_EQ(state.max_val()[c], want_max[c]) << "channel " << c;
+          } else {
+            EXPECT_EQ(bits(state.min_val()[c]), bits(want_min[c])) << "channel " << c;
+            EXPECT_EQ(bits(state.max_val()[c]), bits(want_max[c])) << "channel " << c;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(ObserverStateTest, RunningAverageOfBatchRanges) {
   ObserverState state;
   for (const std::vector<float>& batch :

@@ -35,6 +35,21 @@ int CountCalls(const torch::jit::Module& module, const std::string& method) {
 
 int CountObserveCalls(const torch::jit::Module& module) { return CountCalls(module, "observe"); }
 
+int CountNodes(const torch::jit::Module& module, const char* kind) {
+  const c10::Symbol symbol = c10::Symbol::fromQualString(kind);
+  int count = 0;
+  std::vector<torch::jit::Block*> blocks = {module.get_method("forward").graph()->block()};
+  while (!blocks.empty()) {
+    torch::jit::Block* block = blocks.back();
+    blocks.pop_back();
+    for (torch::jit::Node* node : block->nodes()) {
+      count += node->kind() == symbol ? 1 : 0;
+      for (torch::jit::Block* nested : node->blocks()) blocks.push_back(nested);
+    }
+  }
+  return count;
+}
+
 class PreparedModelFixtureTest : public ::testing::TestWithParam<std::string> {};
 
 // Observers are side taps: the prepared clone computes what the original computes, bit for
@@ -74,7 +89,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, PreparedModelFixtureTest,
                          ::testing::Values("mlp", "mlp_traced", "conv_bn_relu",
                                            "conv_bn_relu_traced", "nested_cnn", "resnet18",
                                            "mobilenet_v2", "transformer_encoder", "multi_input",
-                                           "old_linear_forms"),
+                                           "old_linear_forms", "linear_relu"),
                          [](const auto& info) { return info.param; });
 
 // The observer before the first layer sees exactly the model's input.
@@ -151,6 +166,65 @@ TEST(PreparedModelTest, PointsOnTheSameValueShareTheWork) {
       all.bank().Find(PointKey{"layer1.0.conv1", ObservationPosition::kPost});
   ASSERT_NE(leader, nullptr);
   EXPECT_EQ(leader->ToJson(), mirrored->ToJson());
+}
+
+// In eval mode a dropout returns its input itself: nn.TransformerEncoderLayer's linear2 reads
+// dropout(relu(linear1(x))), the very tensor linear1's fused output point sees, so the two
+// points share one observer, which holds what an observer of its own would have computed.
+TEST(PreparedModelTest, EvalDropoutOutputSharesItsInputsObserver) {
+  const Model model = Model::Load(FixturePath("transformer_encoder.pt"));
+  const PointKey linear1_out{"layers.0.linear1", ObservationPosition::kPost};
+  const PointKey linear2_in{"layers.0.linear2", ObservationPosition::kPre};
+  ObserverOptions range, channels;
+  range.statistics = kRangeStatistics;
+  channels.statistics = kRangeStatistics | kChannelMinMaxStatistics;
+  channels.channel_axis = -1;
+  PrepareOptions pair_options;
+  pair_options.points = {{linear1_out, range}, {linear2_in, channels}};
+  PreparedModel pair = PreparedModel::Prepare(model, pair_options);
+  EXPECT_EQ(CountObserveCalls(pair.module()), 1) << "one tap serves both points";
+  PrepareOptions alone_options;
+  alone_options.points = {{linear2_in, channels}};
+  PreparedModel alone = PreparedModel::Prepare(model, alone_options);
+  for (uint64_t seed : {1, 2}) {
+    const auto inputs = ExampleInputs("transformer_encoder", seed);
+    pair.Forward(inputs);
+    alone.Forward(inputs);
+  }
+  const ObserverState* shared = pair.bank().Find(linear2_in);
+  ASSERT_NE(shared, nullptr);
+  EXPECT_EQ(shared->num_batches(), 2);
+  EXPECT_EQ(shared->ToJson(), alone.bank().Find(linear2_in)->ToJson());
+}
+
+// relu(x) of a Linear output nothing else reads runs in place in the prepared clone (as in
+// PyTorch's fused kernels); an x that an observer reads keeps its out-of-place ReLU. Either
+// way the outputs and statistics are those of the model as written.
+TEST(PreparedModelTest, ReluOfAnUnreadLinearOutputRunsInPlace) {
+  const Model model = Model::Load(FixturePath("linear_relu.pt"));
+  // Layer points only: fc1's and fc2's raw outputs are read by their ReLUs alone.
+  PreparedModel layers = PreparedModel::Prepare(model, {});
+  EXPECT_EQ(CountNodes(layers.module(), "aten::relu_"), 2);
+  EXPECT_EQ(CountNodes(layers.module(), "aten::relu"), 0);
+  // The input of the nn.ReLU module (fc1's raw output) observed as well: that one stays.
+  ObserverOptions last_axis;  // as the layer points above: a Linear's channels are its last
+  last_axis.channel_axis = -1;
+  PrepareOptions with_relu_input;
+  with_relu_input.points = {{{"relu", ObservationPosition::kPre}, last_axis},
+                            {{"fc2", ObservationPosition::kPre}, last_axis}};
+  PreparedModel read = PreparedModel::Prepare(model, with_relu_input);
+  EXPECT_EQ(CountNodes(read.module(), "aten::relu_"), 1);
+  EXPECT_EQ(CountNodes(read.module(), "aten::relu"), 1);
+  EXPECT_EQ(CountNodes(model.module(), "aten::relu_"), 0) << "the user's graph is untouched";
+  for (uint64_t seed : {1, 2}) {
+    const auto inputs = ExampleInputs("linear_relu", seed);
+    torch::jit::Module original = model.module();
+    const at::Tensor want = original.forward(inputs).toTensor();
+    EXPECT_TRUE(layers.Forward(inputs).toTensor().equal(want));
+    EXPECT_TRUE(read.Forward(inputs).toTensor().equal(want));
+  }
+  const PointKey fc2_in{"fc2", ObservationPosition::kPre};
+  EXPECT_EQ(layers.bank().Find(fc2_in)->ToJson(), read.bank().Find(fc2_in)->ToJson());
 }
 
 // Two detectors asking for different percentiles at one point get an observer each.
@@ -238,7 +312,8 @@ TEST(PreparedModelTest, Relu6OutputsAreMappedFromTheirInputs) {
 }
 
 // clamp_chain: ReLU6 and hardtanh(-0.5, 0.1) outputs are mapped; the ReLU whose input was
-// changed in place after its observer saw it is read instead.
+// changed in place after its observer saw it is read instead, and so is the clamp whose
+// upper bound is computed at run time (not a map known when the graph is prepared).
 TEST(PreparedModelTest, ClampAfterAnInPlaceChangeIsReadNotMapped) {
   const ClampMapping chain = CalibrateBothWays("clamp_chain");
   EXPECT_EQ(chain.taps, 3);
