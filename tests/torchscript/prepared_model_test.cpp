@@ -139,6 +139,25 @@ TEST(PreparedModelTest, OnlyRequestedPointsAreObserved) {
   EXPECT_EQ(CountObserveCalls(prepared.module()), 2);
 }
 
+// Runs two batches of `fixture` through both models and expects the observer of `key` in
+// `shared` (which shares it with other points) to hold what `alone`'s own observer holds.
+// Returns it (null after a failure).
+const ObserverState* ExpectSameAsAlone(const std::string& fixture, PreparedModel& shared,
+                                       PreparedModel& alone, const PointKey& key) {
+  for (uint64_t seed : {1, 2}) {
+    const auto inputs = ExampleInputs(fixture, seed);
+    shared.Forward(inputs);
+    alone.Forward(inputs);
+  }
+  const ObserverState* observed = shared.bank().Find(key);
+  const ObserverState* own = alone.bank().Find(key);
+  EXPECT_TRUE(observed != nullptr && own != nullptr) << ToString(key);
+  if (observed == nullptr || own == nullptr) return nullptr;
+  EXPECT_EQ(observed->num_batches(), 2);
+  EXPECT_EQ(observed->ToJson(), own->ToJson()) << ToString(key);
+  return observed;
+}
+
 // A fused layer output that is the next layer's input is observed once; the second point
 // mirrors the first and holds what an observer of its own would have computed.
 TEST(PreparedModelTest, PointsOnTheSameValueShareTheWork) {
@@ -153,15 +172,8 @@ TEST(PreparedModelTest, PointsOnTheSameValueShareTheWork) {
   const int calls = CountObserveCalls(all.module());
   EXPECT_LT(calls, 42) << "some points should be mirrored";
   EXPECT_GE(calls, 42 - 11);
-  for (uint64_t seed : {1, 2}) {
-    const auto inputs = ExampleInputs("resnet18", seed);
-    all.Forward(inputs);
-    alone.Forward(inputs);
-  }
-  const ObserverState* mirrored = all.bank().Find(follower);
+  const ObserverState* mirrored = ExpectSameAsAlone("resnet18", all, alone, follower);
   ASSERT_NE(mirrored, nullptr);
-  EXPECT_EQ(mirrored->num_batches(), 2);
-  EXPECT_EQ(mirrored->ToJson(), alone.bank().Find(follower)->ToJson());
   const ObserverState* leader =
       all.bank().Find(PointKey{"layer1.0.conv1", ObservationPosition::kPost});
   ASSERT_NE(leader, nullptr);
@@ -186,15 +198,7 @@ TEST(PreparedModelTest, EvalDropoutOutputSharesItsInputsObserver) {
   PrepareOptions alone_options;
   alone_options.points = {{linear2_in, channels}};
   PreparedModel alone = PreparedModel::Prepare(model, alone_options);
-  for (uint64_t seed : {1, 2}) {
-    const auto inputs = ExampleInputs("transformer_encoder", seed);
-    pair.Forward(inputs);
-    alone.Forward(inputs);
-  }
-  const ObserverState* shared = pair.bank().Find(linear2_in);
-  ASSERT_NE(shared, nullptr);
-  EXPECT_EQ(shared->num_batches(), 2);
-  EXPECT_EQ(shared->ToJson(), alone.bank().Find(linear2_in)->ToJson());
+  ExpectSameAsAlone("transformer_encoder", pair, alone, linear2_in);
 }
 
 // relu(x) of a Linear output nothing else reads runs in place in the prepared clone (as in
