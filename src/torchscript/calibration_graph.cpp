@@ -60,14 +60,13 @@ torch::jit::Value* EvalDropouts::SourceOf(torch::jit::Value* value) const {
   }
 }
 
-int RunReluInPlace(const std::shared_ptr<torch::jit::Graph>& graph) {
+void RunReluInPlace(const std::shared_ptr<torch::jit::Graph>& graph) {
   static const c10::Symbol kRelu = Aten("relu");
   static const c10::Symbol kReluInPlace = Aten("relu_");
   // Ops whose result is always a tensor of its own, never a view of an input.
   static const c10::Symbol kFresh[] = {Aten("linear"), Aten("conv1d"),       Aten("conv2d"),
                                        Aten("conv3d"), Aten("_convolution"), Aten("batch_norm"),
                                        Aten("addmm")};
-  int rewritten = 0;
   for (torch::jit::Node* node : AllNodes(graph)) {
     if (node->kind() != kRelu || node->inputs().size() != 1) continue;
     torch::jit::Value* input = node->input(0);
@@ -81,9 +80,7 @@ int RunReluInPlace(const std::shared_ptr<torch::jit::Graph>& graph) {
     in_place->insertBefore(node);
     node->output()->replaceAllUsesWith(in_place->output());
     node->destroy();
-    ++rewritten;
   }
-  return rewritten;
 }
 
 }  // namespace qreport::torchscript::internal

@@ -39,8 +39,8 @@ class EvalDropouts {
 // that nothing else reads, in the same block: the fused kernels PyTorch's inference fast
 // paths use apply the ReLU in place too. Saves a tensor's allocation, first-touch page faults
 // and a pass over memory; the values are identical. Run after the taps are in the graph, so
-// that an observed x counts as read. Returns how many were rewritten.
-int RunReluInPlace(const std::shared_ptr<torch::jit::Graph>& graph);
+// that an observed x counts as read.
+void RunReluInPlace(const std::shared_ptr<torch::jit::Graph>& graph);
 
 }  // namespace qreport::torchscript::internal
 

@@ -1,5 +1,7 @@
 #include "qreport/torchscript/prepared_model.h"
 
+#include <torch/csrc/jit/runtime/graph_iterator.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -38,14 +40,10 @@ int CountObserveCalls(const torch::jit::Module& module) { return CountCalls(modu
 int CountNodes(const torch::jit::Module& module, const char* kind) {
   const c10::Symbol symbol = c10::Symbol::fromQualString(kind);
   int count = 0;
-  std::vector<torch::jit::Block*> blocks = {module.get_method("forward").graph()->block()};
-  while (!blocks.empty()) {
-    torch::jit::Block* block = blocks.back();
-    blocks.pop_back();
-    for (torch::jit::Node* node : block->nodes()) {
-      count += node->kind() == symbol ? 1 : 0;
-      for (torch::jit::Block* nested : node->blocks()) blocks.push_back(nested);
-    }
+  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph();
+  torch::jit::DepthFirstGraphNodeIterator nodes(graph);
+  for (const torch::jit::Node* node = nodes.next(); node != nullptr; node = nodes.next()) {
+    count += node->kind() == symbol ? 1 : 0;
   }
   return count;
 }
