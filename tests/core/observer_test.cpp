@@ -354,6 +354,21 @@ std::vector<FloatRun> RunsOf(const std::vector<float>& values, size_t run) {
   return runs;
 }
 
+// Between two thresholds, whether the counting pass copied the values (AVX-512) or a second
+// pass did.
+bool Inner(SelectPath path) {
+  return path == SelectPath::kInner || path == SelectPath::kInnerCopiedInCount;
+}
+
+// The path a search between two thresholds the counting pass copies between takes on this
+// CPU.
+SelectPath CopiedInCountHere() {
+#ifdef __x86_64__
+  if (__builtin_cpu_supports("avx512f")) return SelectPath::kInnerCopiedInCount;
+#endif
+  return SelectPath::kInner;
+}
+
 SelectPath CheckAgainstSorting(const std::vector<float>& values, size_t run, float q,
                                SelectScratch& scratch, const SelectOptions& options = {},
                                float* hint = nullptr) {
@@ -420,7 +435,7 @@ TEST(QuantileSelectTest, EqualsSortingOnAnyChannel) {
     }
   }
   for (SelectPath path :
-       {SelectPath::kTrivial, SelectPath::kDirect, SelectPath::kInner, SelectPath::kOuter}) {
+       {SelectPath::kTrivial, SelectPath::kDirect, CopiedInCountHere(), SelectPath::kOuter}) {
     EXPECT_EQ(paths.count(path), 1u) << "path " << static_cast<int>(path) << " never taken";
   }
 }
@@ -449,7 +464,7 @@ TEST(QuantileSelectTest, HintsFromEarlierBatchesNeverChangeTheAnswer) {
     }
   }
   EXPECT_EQ(paths.count(SelectPath::kRetried), 1u) << "a missed hint was never retried";
-  EXPECT_EQ(paths.count(SelectPath::kInner), 1u);
+  EXPECT_EQ(paths.count(CopiedInCountHere()), 1u);
   const std::vector<float> values = Generate(rng, 0, 25088);
   const std::vector<std::vector<float>> nonsense = {
       {1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f},  // every value below every threshold
@@ -480,8 +495,8 @@ TEST(QuantileSelectTest, TiedValueAtTheQuantile) {
   std::vector<float> values(10000, 0.0f);
   for (size_t i = 0; i < values.size(); i += 20) values[i] = 1.0f + static_cast<float>(i);
   SelectScratch scratch;
-  EXPECT_EQ(CheckAgainstSorting(values, 100, 0.9f, scratch), SelectPath::kInner);
-  EXPECT_EQ(CheckAgainstSorting(values, 100, 0.96f, scratch), SelectPath::kInner);
+  EXPECT_TRUE(Inner(CheckAgainstSorting(values, 100, 0.9f, scratch)));
+  EXPECT_TRUE(Inner(CheckAgainstSorting(values, 100, 0.96f, scratch)));
 }
 
 // The k-th value is the float just below a threshold (the sample holds 0.5 and 1.0 only).
@@ -490,7 +505,34 @@ TEST(QuantileSelectTest, KthValueOneUlpBelowAThreshold) {
   std::fill(values.begin(), values.begin() + 4999, 0.5f);
   values[4999] = std::nextafter(1.0f, 0.0f);
   SelectScratch scratch;
-  EXPECT_EQ(CheckAgainstSorting(values, 100, 0.5f, scratch), SelectPath::kInner);
+  EXPECT_TRUE(Inner(CheckAgainstSorting(values, 100, 0.5f, scratch)));
+}
+
+// The counting pass copies the values between the third and fifth threshold. Hints place
+// the k-th value: inside that span (no second pass), outside it but between two thresholds,
+// and inside it with the span holding more values than the copy has room for. Each answer is
+// the sorted one, by the path the placement calls for.
+TEST(QuantileSelectTest, CopyDuringTheCountOnlyWhereItHoldsTheKthValue) {
+  std::mt19937 rng(13);
+  std::vector<float> values = Generate(rng, 0, 20000);  // normal: the 0.9 quantile is ~1.28
+  values[7] = -0.0f;
+  values[8] = 0.0f;
+  SelectScratch scratch;
+  const auto run = [&](std::vector<float> hint) {
+    return CheckAgainstSorting(values, 49, 0.9f, scratch, {}, hint.data());
+  };
+  // A span from 1.2 to 1.6 (about 6% of the values): copied during the count.
+  EXPECT_EQ(run({0.5f, 1.0f, 1.2f, 1.35f, 1.6f, 3.0f}), CopiedInCountHere());
+  // The k-th value between the second and third threshold: copied by a second pass.
+  EXPECT_EQ(run({1.0f, 1.2f, 1.35f, 1.5f, 2.0f, 3.0f}), SelectPath::kInner);
+  // Between the fifth and sixth.
+  EXPECT_EQ(run({0.2f, 0.4f, 0.6f, 0.8f, 1.2f, 1.35f}), SelectPath::kInner);
+  // A span from -4 to 1.35 holds nine values in ten, more than an eighth of the channel:
+  // the copy overflows and a second pass copies [1.2, 1.35).
+  EXPECT_EQ(run({-10.0f, -5.0f, -4.0f, 1.2f, 1.35f, 10.0f}), SelectPath::kInner);
+  // Unsorted: the k-th value lies in [1.2, 1.35), between the fourth and fifth threshold,
+  // but the copied span [1.25, 1.35) leaves out [1.2, 1.25).
+  EXPECT_EQ(run({-10.0f, -5.0f, 1.25f, 1.2f, 1.35f, 10.0f}), SelectPath::kInner);
 }
 
 TEST(QuantileSelectTest, NonFiniteValuesAreLeftOut) {
