@@ -66,6 +66,7 @@ void RunAnalyze(const AnalyzeOptions& options) {
       throw MakeError(e.kind(), "{}: {}", options.state_path, e.what());
     }
   } else {
+    ApplyHeapPolicy(HeapPolicyOf(options.data));
     auto data = MakeData(options.data, model, "analyze");
     torchscript::PreparedModel& prepared = model_report.PrepareDetailedCalibration();
     ProgressBar progress("calibrating", data->size(), options.quiet);

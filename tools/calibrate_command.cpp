@@ -93,6 +93,7 @@ CLI::App* AddMergeCommand(CLI::App& app, MergeOptions& options) {
 }
 
 void RunCalibrate(const CalibrateOptions& options) {
+  ApplyHeapPolicy(HeapPolicyOf(options.data));
   const auto model = torchscript::Model::Load(options.model_path);
   auto data = MakeData(options.data, model, "calibrate");
   // The detectors decide what is observed, so 'qreport analyze --state' can report from the

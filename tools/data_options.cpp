@@ -31,6 +31,17 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
   cmd->add_option("--distribution", selection.distribution, "Synthetic values: normal or uniform")
       ->check(CLI::IsMember({"normal", "uniform"}))
       ->capture_default_str();
+  cmd->add_flag("--return-freed-memory", selection.return_freed_memory,
+                "Let glibc return the memory a batch frees to the system, as it does by "
+                "default, instead of keeping up to 256 MiB of it for the next batch: lower "
+                "resident memory between batches, slower calibration where a forward pass "
+                "allocates many large temporaries (transformers; see bench/RESULTS.md). "
+                "MALLOC_* or GLIBC_TUNABLES malloc settings in the environment are always "
+                "left as they are");
+}
+
+HeapPolicy HeapPolicyOf(const DataSelection& selection) {
+  return selection.return_freed_memory ? HeapPolicy::kSystemDefault : HeapPolicy::kKeepFreedMemory;
 }
 
 std::unique_ptr<torchscript::CalibrationData> MakeData(const DataSelection& selection,

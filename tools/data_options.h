@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "heap_policy.h"
+
 #include "qreport/torchscript/calibration_data.h"
 #include "qreport/torchscript/model.h"
 
@@ -22,6 +24,7 @@ struct DataSelection {
   int64_t batches = 8;
   uint64_t seed = 0;
   std::string distribution = "normal";
+  bool return_freed_memory = false;  // --return-freed-memory: glibc's default heap policy
 
   bool empty() const { return data.empty() && input_shapes.empty(); }
 };
@@ -29,6 +32,9 @@ struct DataSelection {
 // `data_required`: whether the command refuses to run without data (calibrate) or has
 // another source of statistics (analyze --state).
 void AddDataOptions(CLI::App* cmd, DataSelection& selection);
+
+// The heap policy --return-freed-memory asks for (see heap_policy.h).
+HeapPolicy HeapPolicyOf(const DataSelection& selection);
 
 // Throws qreport::Error(kInvalidArgument) when no data was given, naming `command`.
 std::unique_ptr<torchscript::CalibrationData> MakeData(const DataSelection& selection,

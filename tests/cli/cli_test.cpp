@@ -129,15 +129,18 @@ TEST(CliCalibrateTest, SplitCalibrationMergesToTheSameState) {
       "for n in ('a1', 'a2', 'b1', 'b2')]\"";
   ASSERT_EQ(std::system(make_batches.c_str()), 0);
   const std::string model = "'" + Fixture("mlp.pt") + "'";
-  auto calibrate = [&](const std::string& files, const std::string& state) {
-    const CliRun run =
-        Qreport("calibrate " + model + " -q --data " + files + " --state " + dir + "/" + state);
+  auto calibrate = [&](const std::string& files, const std::string& state,
+                       const std::string& flags = "") {
+    const CliRun run = Qreport("calibrate " + model + " -q --data " + files + " --state " + dir +
+                               "/" + state + flags);
     EXPECT_EQ(run.exit_code, 0) << run.err;
     EXPECT_THAT(run.out, HasSubstr("state written to"));
   };
   calibrate(dir + "/a1.npy " + dir + "/a2.npy", "a.qstate");
   calibrate(dir + "/b1.npy " + dir + "/b2.npy", "b.qstate");
-  calibrate(dir + "/a1.npy " + dir + "/a2.npy " + dir + "/b1.npy " + dir + "/b2.npy", "ab.qstate");
+  // Under glibc's own heap policy: where freed memory goes changes no statistic.
+  calibrate(dir + "/a1.npy " + dir + "/a2.npy " + dir + "/b1.npy " + dir + "/b2.npy", "ab.qstate",
+            " --return-freed-memory");
   const CliRun merge =
       Qreport("merge " + dir + "/a.qstate " + dir + "/b.qstate --out " + dir + "/merged.qstate");
   ASSERT_EQ(merge.exit_code, 0) << merge.err;
