@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -39,10 +40,25 @@ ALLOCATORS = {"glibc default": {}, "fixed mmap threshold": {"MALLOC_MMAP_THRESHO
 # and trim threshold. By default glibc gives the top of its heap back after each batch and
 # the next batch faults it in again, page by page; the layer-by-layer transformer, with more
 # temporaries than the fused kernel, pays that most. Both sides run under the same setting.
-# The `qreport` command sets the same two thresholds itself (tools/heap_policy.h), so the
-# kept-memory calibration is also how the command calibrates; its peak memory is measured
-# under this setting too.
-KEPT_HEAP = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
+# The `qreport` command sets the same two thresholds itself, so the kept-memory calibration
+# is also how the command calibrates; its peak memory is measured under this setting too.
+# They are read from the command's source so the two cannot drift apart.
+
+
+def kept_heap():
+    with open(os.path.join(HERE, "..", "tools", "heap_policy.h")) as f:
+        source = f.read()
+    values = {}
+    for name in ("kKeptMmapThreshold", "kKeptTrimThreshold"):
+        match = re.search(rf"{name} = (\d+) << (\d+);", source)
+        if not match:
+            sys.exit(f"run_bench.py: {name} not found in tools/heap_policy.h")
+        values[name] = int(match.group(1)) << int(match.group(2))
+    return {"MALLOC_MMAP_THRESHOLD_": str(values["kKeptMmapThreshold"]),
+            "MALLOC_TRIM_THRESHOLD_": str(values["kKeptTrimThreshold"])}
+
+
+KEPT_HEAP = kept_heap()
 KEPT_HEAP_TEXT = " ".join(f"{k}={v}" for k, v in KEPT_HEAP.items())
 
 

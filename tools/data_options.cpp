@@ -33,7 +33,7 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
       ->capture_default_str();
   cmd->add_flag("--return-freed-memory", selection.return_freed_memory,
                 "Let glibc return the memory a batch frees to the system, as it does by "
-                "default, instead of keeping up to 256 MiB of it for the next batch: lower "
+                "default, instead of keeping up to 64 MiB of it for the next batch: lower "
                 "resident memory between batches, slower calibration where a forward pass "
                 "allocates many large temporaries (transformers; see bench/RESULTS.md). "
                 "MALLOC_* or GLIBC_TUNABLES malloc settings in the environment are always "
