@@ -2,11 +2,11 @@
 // allocates and frees its activations batch after batch; with glibc's defaults the freed top
 // of the heap is handed back to the kernel after each batch and faulted in again, page by
 // page, in the next one. On a transformer encoder, whose layer-by-layer path allocates more
-// temporaries than the fused kernel of plain inference, that made calibration 1.22x plain
-// inference instead of 1.08x (bench/RESULTS.md). The qreport command is a process of its own,
-// so by default it keeps freed memory for the next batch, as inference runtimes' caching
-// allocators do (ONNX Runtime's CPU arena). The library never touches the allocator: that
-// is the application's call.
+// temporaries than the fused kernel of plain inference, calibration took 1.22x plain
+// inference that way, and 1.05x keeping the memory (bench/RESULTS.md). The qreport command is a
+// process of its own, so by default it keeps freed memory for the next batch, as inference
+// runtimes' caching allocators do (ONNX Runtime's CPU arena). The library never touches the
+// allocator: that is the application's call.
 #ifndef QREPORT_TOOLS_HEAP_POLICY_H_
 #define QREPORT_TOOLS_HEAP_POLICY_H_
 
