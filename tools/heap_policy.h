@@ -22,7 +22,9 @@ constexpr int kKeptMmapThreshold = 32 << 20;
 // ...and keeps up to this much free memory at the heap's top. A quarter of what was tried
 // first (256 MiB): as fast on the bench transformer (65 and 67 ms a batch, 75 under
 // glibc's default), and mobilenet_v2's calibration peaked at a median 429 MiB against 464
-// (plain inference under glibc's default: 413), five processes each.
+// (plain inference under glibc's default: 413; five processes, three at 256 MiB). resnet18,
+// whose batch frees more than 64 MiB, gains less: 287 ms a batch against 276 at 256 MiB and
+// 297 under the default.
 constexpr int kKeptTrimThreshold = 64 << 20;
 
 // The environment variable through which the user already tunes glibc's malloc, if any
