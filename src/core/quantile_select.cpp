@@ -281,6 +281,8 @@ void ThresholdPass(const FloatRun* runs, size_t run_count, const float* threshol
 // Copies the values in [lo, hi) to `out`, in order, and returns how many there are. A
 // vectorised loop marks a chunk's values; groups of eight without a mark (most of them) are
 // skipped with one test. REQUIRES: `out` has room for kLanes more values than are copied.
+// `out` may be the start of a single run (narrowing it in place): every version writes a value
+// at or before where it read it, and stores past the copied values only what it has read.
 inline __attribute__((always_inline)) int64_t CollectBody(const FloatRun* runs, size_t run_count,
                                                           float lo, float hi, float* out) {
   constexpr int64_t kChunk = 256;
@@ -348,18 +350,6 @@ int64_t CollectPass(const FloatRun* runs, size_t run_count, float lo, float hi, 
   return CollectBody(runs, run_count, lo, hi, out);
 }
 #endif
-
-// Moves the values in [lo, hi) of values[0, count) to its front, in order, and returns how
-// many there are.
-int64_t KeepWithin(float* values, int64_t count, float lo, float hi) {
-  int64_t kept = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    const float v = values[i];
-    values[kept] = v;  // branch-free compaction, as in CollectBody
-    kept += (v >= lo) & (v < hi);
-  }
-  return kept;
-}
 
 // Floats as int32 keys in the same order (a negative float's magnitude bits are flipped);
 // -0 and +0, equal as floats, get the same key (of +0).
@@ -644,11 +634,13 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
     ChooseThresholds(scratch.sample(), k, total, thresholds);
   }
   PassResult pass;
+  float* copy = nullptr;  // where the counting pass copied to
   if (by_thresholds) {
     // Room for an eighth of the channel: a sample's inner thresholds hold a few percent of
     // it, a hint's a fortieth. Past that (a poor hint) the copy is redone after the count.
     const int64_t room = std::max<int64_t>(total / 8, 256);
-    ThresholdPass(runs.data(), runs.size(), thresholds, scratch.Window(room + kLanes), room, &pass);
+    copy = scratch.Window(room + kLanes);
+    ThresholdPass(runs.data(), runs.size(), thresholds, copy, room, &pass);
   } else {
     MinMaxPass(runs.data(), runs.size(), &pass);
   }
@@ -719,8 +711,10 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
   if (pass.copied >= 0 && lo_index >= kCopyFrom && hi_index <= kCopyTo &&
       thresholds[kCopyFrom] <= lo && hi <= thresholds[kCopyTo]) {
     taken = SelectPath::kInnerCopiedInCount;
-    values = scratch.Window(0);  // where the pass copied to
-    copied = KeepWithin(values, pass.copied, lo, hi);
+    // Narrowed to [lo, hi) in place: each value is written at or before where it was read.
+    const FloatRun span{copy, pass.copied};
+    values = copy;
+    copied = CollectPass(&span, 1, lo, hi, values);
   } else {
     values = scratch.Window(end - first + kLanes);
     copied = CollectPass(runs.data(), runs.size(), lo, hi, values);
