@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/graph_iterator.h>
+#include <torch/jit.h>
 
 namespace qreport::torchscript::internal {
 
@@ -133,6 +135,35 @@ std::vector<Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph) {
   torch::jit::DepthFirstGraphNodeIterator it(graph);
   for (Node* node = it.next(); node != nullptr; node = it.next()) nodes.push_back(node);
   return nodes;
+}
+
+namespace {
+
+void TakeOrigin(const Node* from, Node* to) {
+  to->setSourceRange(from->sourceRange());
+  if (const auto stack = from->callstack()) to->setCallStack(*stack);
+  for (torch::jit::Block* block : to->blocks()) {
+    for (Node* inner : block->nodes()) TakeOrigin(from, inner);
+  }
+}
+
+}  // namespace
+
+void ReplaceWithScript(
+    Node* node, const std::string& source, const std::string& function,
+    std::map<std::string, std::shared_ptr<torch::jit::CompilationUnit>>& compiled) {
+  std::shared_ptr<torch::jit::CompilationUnit>& unit = compiled[source];
+  if (!unit) unit = torch::jit::compile(source);
+  torch::jit::Graph& body = *torch::jit::toGraphFunction(unit->get_function(function)).graph();
+  torch::jit::Graph& graph = *node->owningGraph();
+  Node* const before = node->prev();
+  torch::jit::WithInsertPoint guard(node);
+  const std::vector<Value*> outputs = torch::jit::insertGraph(graph, body, node->inputs());
+  for (Node* inserted = before->next(); inserted != node; inserted = inserted->next()) {
+    TakeOrigin(node, inserted);
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) node->output(i)->replaceAllUsesWith(outputs[i]);
+  node->destroy();
 }
 
 namespace {

@@ -3,6 +3,8 @@
 #ifndef QREPORT_SRC_TORCHSCRIPT_GRAPH_UTILS_H_
 #define QREPORT_SRC_TORCHSCRIPT_GRAPH_UTILS_H_
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +55,14 @@ std::string CallLocation(const torch::jit::Node* node);
 
 // Every node of `graph`, nested blocks included, in depth-first order.
 std::vector<torch::jit::Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph);
+
+// Replaces `node` by the body of `function` in TorchScript `source` (compiled on first use
+// and kept in `compiled`, keyed by the source), called on `node`'s inputs: its nodes take
+// `node`'s source range and inlined call stack, so they belong to the same module and call
+// site. The function must return what `node` returns. `node` is destroyed.
+void ReplaceWithScript(
+    torch::jit::Node* node, const std::string& source, const std::string& function,
+    std::map<std::string, std::shared_ptr<torch::jit::CompilationUnit>>& compiled);
 
 // The line of a LibTorch error a person needs: for errors raised inside the TorchScript
 // interpreter the final "RuntimeError: ..." line, else the first line, without backtraces.

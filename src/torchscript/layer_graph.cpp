@@ -8,6 +8,7 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include "encoder_layer_kernels.h"
 #include "graph_utils.h"
 #include "layer_finder.h"
 #include "module_finder.h"
@@ -481,6 +482,7 @@ LayerGraph LayerGraph::Build(const Model& model, const LayerGraphOptions& option
   std::shared_ptr<torch::jit::Graph> graph;
   try {
     graph = internal::InlinedForwardGraph(model.module());
+    internal::UnfuseEncoderLayers(graph);
   } catch (const c10::Error& e) {
     throw MakeError(ErrorKind::kBadModel, "{}: cannot analyse forward: {}", model.path(),
                     internal::ConciseTorchError(e));

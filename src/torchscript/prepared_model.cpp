@@ -7,6 +7,7 @@
 
 #include "calibration_graph.h"
 #include "dtype_map.h"
+#include "encoder_layer_kernels.h"
 #include "graph_utils.h"
 #include "layer_finder.h"
 #include "module_finder.h"
@@ -337,13 +338,15 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
   clone.eval();
   auto& forward = torch::jit::toGraphFunction(clone.get_method("forward").function());
   std::shared_ptr<torch::jit::Graph> graph = forward.graph();
+  std::set<std::string> unfused;
   try {
     internal::SimplifyForAnalysis(graph, clone);
+    unfused = internal::UnfuseEncoderLayers(graph);
   } catch (const c10::Error& e) {
     throw MakeError(ErrorKind::kBadModel, "{}: cannot instrument forward: {}", model.path(),
                     internal::ConciseTorchError(e));
   }
-  internal::TakeLayerByLayerPaths(graph);
+  internal::TakeLayerByLayerPaths(graph, unfused);
   internal::GraphLayers found = internal::FindLayers(*graph, clone, options.graph);
   std::vector<internal::LeafModuleCalls> leaves = internal::FindLeafModules(graph, clone);
   std::vector<LeafModule> leaf_modules;
@@ -389,6 +392,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
     }
   }
   internal::RunReluInPlace(graph);
+  internal::RunMaxPoolsWithoutIndices(graph);
   return PreparedModel(std::move(clone), std::move(bank), std::move(observer_seconds),
                        std::move(found.layers), std::move(leaf_modules), model.path());
 }

@@ -77,16 +77,15 @@ TEST_P(LayerGraphFixtureTest, MatchesPython) {
   EXPECT_EQ(actual_leaves, expected_leaves);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, LayerGraphFixtureTest,
-                         ::testing::Values("mlp", "mlp_traced", "nested_cnn", "nested_cnn_traced",
-                                           "conv_dims", "called_twice", "functional_linear",
-                                           "old_linear_forms", "conv_bn_relu",
-                                           "conv_bn_relu_traced", "linear_relu", "qat_prepared",
-                                           "fused_intrinsic", "fused_qat", "fused_qat_bn_traced",
-                                           "resnet18", "resnet18_traced", "mobilenet_v2",
-                                           "transformer_encoder", "no_quantizable", "multi_input",
-                                           "clamp_chain"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, LayerGraphFixtureTest,
+    ::testing::Values("mlp", "mlp_traced", "nested_cnn", "nested_cnn_traced", "conv_dims",
+                      "called_twice", "functional_linear", "old_linear_forms", "conv_bn_relu",
+                      "conv_bn_relu_traced", "linear_relu", "qat_prepared", "fused_intrinsic",
+                      "fused_qat", "fused_qat_bn_traced", "resnet18", "resnet18_traced",
+                      "mobilenet_v2", "transformer_encoder", "transformer_encoder_traced",
+                      "encoder_layer_variants", "no_quantizable", "multi_input", "clamp_chain"),
+    [](const auto& info) { return info.param; });
 
 TEST(LayerGraphTest, NoFusionObservesRawOutputs) {
   const Model model = Model::Load(FixturePath("conv_bn_relu.pt"));

@@ -1,9 +1,15 @@
 #include "qreport/torchscript/prepared_model.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/csrc/jit/runtime/graph_iterator.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
 
 #include "qreport/core/error.h"
 #include "torchscript/fixtures.h"
@@ -62,10 +68,14 @@ TEST_P(PreparedModelFixtureTest, IdenticalOutputsAndUntouchedOriginal) {
   PreparedModel prepared = PreparedModel::Prepare(model, {});
   for (uint64_t seed : {1, 2}) {
     const auto inputs = ExampleInputs(name, seed);
-    // With grad enabled the original takes the layer-by-layer path the prepared model
-    // always takes (no fused transformer fast path), so the two must agree bit for bit.
+    // Plain inference, without grad: what calibrating must not change, the fused
+    // transformer kernels included.
     torch::jit::Module original = model.module();  // a handle: forward is not const
-    const at::Tensor want = original.forward(inputs).toTensor().detach();
+    at::Tensor want;
+    {
+      torch::NoGradGuard no_grad;
+      want = original.forward(inputs).toTensor();
+    }
     const at::Tensor got = prepared.Forward(inputs).toTensor();
     EXPECT_TRUE(got.equal(want)) << "outputs differ for seed " << seed;
   }
@@ -86,8 +96,10 @@ TEST_P(PreparedModelFixtureTest, IdenticalOutputsAndUntouchedOriginal) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, PreparedModelFixtureTest,
                          ::testing::Values("mlp", "mlp_traced", "conv_bn_relu",
                                            "conv_bn_relu_traced", "nested_cnn", "resnet18",
-                                           "mobilenet_v2", "transformer_encoder", "multi_input",
-                                           "old_linear_forms", "linear_relu"),
+                                           "mobilenet_v2", "transformer_encoder",
+                                           "transformer_encoder_traced", "multi_input",
+                                           "old_linear_forms", "linear_relu", "max_pools",
+                                           "encoder_layer_variants"),
                          [](const auto& info) { return info.param; });
 
 // The observer before the first layer sees exactly the model's input.
@@ -192,11 +204,108 @@ TEST(PreparedModelTest, EvalDropoutOutputSharesItsInputsObserver) {
   PrepareOptions pair_options;
   pair_options.points = {{linear1_out, range}, {linear2_in, channels}};
   PreparedModel pair = PreparedModel::Prepare(model, pair_options);
-  EXPECT_EQ(CountObserveCalls(pair.module()), 1) << "one tap serves both points";
   PrepareOptions alone_options;
   alone_options.points = {{linear2_in, channels}};
   PreparedModel alone = PreparedModel::Prepare(model, alone_options);
+  // One tap for each place linear2 is called from (the layer-by-layer path and the unfused
+  // fast path) serves both points.
+  EXPECT_EQ(CountObserveCalls(pair.module()), CountObserveCalls(alone.module()));
+  EXPECT_EQ(CountObserveCalls(alone.module()), 2);
   ExpectSameAsAlone("transformer_encoder", pair, alone, linear2_in);
+}
+
+// How often each operator ran during `run`, from the profiler's trace.
+std::map<std::string, int> OperatorsRun(const std::function<void()>& run) {
+  std::ostringstream trace;
+  {
+    torch::autograd::profiler::RecordProfile profile(trace);
+    run();
+  }
+  std::map<std::string, int> counts;
+  for (const auto& event : nlohmann::json::parse(trace.str())) {
+    if (event.value("ph", "") == "X") ++counts[event.value("name", "")];
+  }
+  return counts;
+}
+
+// PyTorch runs an eval nn.TransformerEncoderLayer without grad as one fused kernel, which
+// calls no Linear layer. The prepared clone runs that kernel's own parts instead, with the
+// layer's four projections as aten::linear calls its observers read: every point is fed,
+// and the slow layer-by-layer path (which transposes q, k and v) does not run. A trace made
+// for inference holds nothing but the fused kernel and is observed the same way.
+TEST(PreparedModelTest, EncoderLayersRunTheFastPathsKernelsWithTheirLinearsObserved) {
+  struct Case {
+    std::string fixture;
+    int encoder_layers;
+    int masked;  // layers given a key padding mask
+  };
+  for (const Case& c : {Case{"transformer_encoder", 2, 0}, Case{"transformer_encoder_traced", 2, 0},
+                        Case{"encoder_layer_variants", 3, 2}}) {
+    SCOPED_TRACE(c.fixture);
+    const Model model = Model::Load(FixturePath(c.fixture + ".pt"));
+    PreparedModel prepared = PreparedModel::Prepare(model, {});
+    ASSERT_EQ(prepared.layers().size(), 4u * c.encoder_layers);
+    const auto inputs = ExampleInputs(c.fixture, 1);
+    std::map<std::string, int> ran = OperatorsRun([&] { prepared.Forward(inputs); });
+    EXPECT_EQ(ran["aten::_transformer_encoder_layer_fwd"], 0);
+    EXPECT_EQ(ran["aten::_transform_bias_rescale_qkv"], c.encoder_layers);
+    EXPECT_EQ(ran["aten::_masked_softmax"], c.masked);
+    EXPECT_EQ(ran["aten::linear"], 4 * c.encoder_layers) << "four a layer, on one path only";
+    for (size_t slot = 0; slot < prepared.bank().size(); ++slot) {
+      EXPECT_EQ(prepared.bank().state(slot).num_batches(), 1)
+          << ToString(prepared.bank().key(slot));
+    }
+  }
+}
+
+// Both paths compute the same projections: statistics gathered on the unfused fast path
+// match those the layer-by-layer path gives (taken here by running the prepared clone with
+// grad enabled, which sends the layers' guards down that path).
+TEST(PreparedModelTest, UnfusedEncoderLayerObservesWhatTheLayerByLayerPathDoes) {
+  const Model model = Model::Load(FixturePath("transformer_encoder.pt"));
+  PreparedModel fast = PreparedModel::Prepare(model, {});
+  PreparedModel slow = PreparedModel::Prepare(model, {});
+  for (uint64_t seed : {1, 2}) {
+    const auto inputs = ExampleInputs("transformer_encoder", seed);
+    fast.Forward(inputs);
+    torch::jit::Module module = slow.module();
+    std::map<std::string, int> ran = OperatorsRun([&] { module.forward(inputs); });
+    ASSERT_EQ(ran["aten::_transform_bias_rescale_qkv"], 0) << "the slow path ran";
+  }
+  ASSERT_EQ(fast.bank().size(), slow.bank().size());
+  for (size_t slot = 0; slot < fast.bank().size(); ++slot) {
+    EXPECT_EQ(fast.bank().state(slot).ToJson(), slow.bank().state(slot).ToJson())
+        << ToString(fast.bank().key(slot));
+  }
+}
+
+// The prepared clone computes max_pool2d from strided views where ATen's kernel would also
+// compute indices; the values are the same, infinities and NaN included, and pools it does
+// not rewrite (ceil mode, dilation) keep ATen's kernel.
+TEST(PreparedModelTest, MaxPoolsGiveWhatATenGives) {
+  const Model model = Model::Load(FixturePath("max_pools.pt"));
+  PreparedModel prepared = PreparedModel::Prepare(model, {});
+  const c10::Symbol max_pool = c10::Symbol::fromQualString("aten::max_pool2d");
+  int unconditional = 0;  // a rewritten pool keeps ATen's inside a branch, for integer inputs
+  for (const torch::jit::Node* node : prepared.module().get_method("forward").graph()->nodes()) {
+    unconditional += node->kind() == max_pool ? 1 : 0;
+  }
+  EXPECT_EQ(unconditional, 2) << "ceil mode and dilation";
+  at::Tensor x = ExampleInputs("max_pools", 7).front().toTensor();
+  x[0][0][0][0] = std::numeric_limits<float>::quiet_NaN();
+  x[0][1][5][4] = -std::numeric_limits<float>::infinity();
+  x[1][2][12][10] = std::numeric_limits<float>::infinity();
+  x[1][0] = -std::numeric_limits<float>::infinity();
+  torch::jit::Module original = model.module();
+  at::Tensor want;
+  {
+    torch::NoGradGuard no_grad;
+    want = original.forward({x}).toTensor();
+  }
+  const at::Tensor got = prepared.Forward({x}).toTensor();
+  ASSERT_EQ(got.sizes(), want.sizes());
+  EXPECT_TRUE(got.isnan().equal(want.isnan()));
+  EXPECT_TRUE(got.nan_to_num(0.0, 1e30, -1e30).equal(want.nan_to_num(0.0, 1e30, -1e30)));
 }
 
 // relu(x) of a Linear output nothing else reads runs in place in the prepared clone (as in
