@@ -17,8 +17,10 @@ using torch::jit::Value;
 // transformer_encoder_layer_forward runs on a dense CPU tensor, in its order. The q/k/v bias
 // is added by the projection, so that its observed output is the Linear's, and
 // _transform_bias_rescale_qkv then adds a zero bias, which changes no bit. As in ATen, the
-// softmax runs in place and the attention's output reuses q's storage: the slow path's extra
-// temporaries are what made it slower. {pre_norm}, {post_norm_1}, {norm_2_input},
+// softmax runs in place, the attention's output reuses q's storage and the residuals are
+// added into the projections' outputs in place: the slow path's extra temporaries are what
+// made it slower. A layer output's observer is called right after the layer, so it reads the
+// projection before the residual is added. {pre_norm}, {post_norm_1}, {norm_2_input},
 // {post_norm_2} and {activation} depend on norm_first and use_gelu, which the layer fixes.
 constexpr const char* kEncoderLayerSource = R"TS(
 def encoder_layer(src: Tensor, embed_dim: int, num_heads: int, qkv_weight: Tensor,
@@ -63,15 +65,17 @@ std::string EncoderLayerSource(bool use_gelu, bool norm_first) {
     return fmt::format(
         kEncoderLayerSource,
         arg("pre_norm", "torch.layer_norm(src, [E], norm_weight_1, norm_bias_1, eps)"),
-        arg("post_norm_1", "attended + src"),
+        arg("post_norm_1", "attended.add_(src)"),
         arg("norm_2_input", "torch.layer_norm(y, [E], norm_weight_2, norm_bias_2, eps)"),
-        arg("post_norm_2", "y + fed"), arg("activation", use_gelu ? "torch.gelu" : "torch.relu"));
+        arg("post_norm_2", "fed.add_(y)"),
+        arg("activation", use_gelu ? "torch.gelu" : "torch.relu"));
   }
   return fmt::format(
       kEncoderLayerSource, arg("pre_norm", "src"),
-      arg("post_norm_1", "torch.layer_norm(attended + src, [E], norm_weight_1, norm_bias_1, eps)"),
+      arg("post_norm_1",
+          "torch.layer_norm(attended.add_(src), [E], norm_weight_1, norm_bias_1, eps)"),
       arg("norm_2_input", "y"),
-      arg("post_norm_2", "torch.layer_norm(y + fed, [E], norm_weight_2, norm_bias_2, eps)"),
+      arg("post_norm_2", "torch.layer_norm(fed.add_(y), [E], norm_weight_2, norm_bias_2, eps)"),
       arg("activation", use_gelu ? "torch.gelu" : "torch.relu"));
 }
 
