@@ -1,34 +1,66 @@
 # Entry points for people and CI. Everything goes through CMake; this file only chains the
 # steps so that each target works on a fresh machine.
-#   make demo   install dependencies, build, inspect and analyze the bundled example
-#   make test   install dependencies, build, run every test
+#   make demo        install dependencies, build, inspect and analyze the bundled example
+#   make test        install dependencies; build and test against Debian's LibTorch, then
+#                    against the LibTorch inside .venv's torch wheel; then check that both
+#                    builds give the same layers and decisions
+#   make test-debian / make test-wheel / make test-builds-agree   one of those steps
 #   make core-test   the torch-free core alone (no LibTorch needed)
-#   make bench  qreport against plain inference and PyTorch's reference; writes bench/RESULTS.md
+#   make bench       qreport against plain inference and PyTorch's reference; writes bench/RESULTS.md
 
 BUILD ?= build
+WHEEL_BUILD ?= build-wheel
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Debian's Python: its python3-torch matches Debian's LibTorch and holds the reference.
 PYTHON ?= /usr/bin/python3
+VENV ?= .venv
+VENV_PYTHON = $(VENV)/bin/python
 CMAKE_FLAGS ?=
 BENCH_BUILD ?= build-bench
 BENCH_FLAGS ?=
 
-.PHONY: all deps configure build test demo core-test bench format clean
+.PHONY: all deps configure build test test-debian test-wheel test-builds-agree demo core-test \
+	bench format clean
 
 all: build
 
 deps:
 	@scripts/install-deps
+	@scripts/setup-venv
 
 $(BUILD)/build.ninja: CMakeLists.txt | deps
-	@cmake -S . -B $(BUILD) -G Ninja -DQREPORT_PYTHON=$(PYTHON) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DQREPORT_FIXTURE_PYTHON=$(PYTHON) \
+		-DQREPORT_REFERENCE_PYTHON=$(PYTHON) $(CMAKE_FLAGS) >/dev/null
 
 configure: $(BUILD)/build.ninja
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: test-debian test-wheel test-builds-agree
+
+test-debian: build
+	@echo "== Debian's LibTorch ($(BUILD)/)"
 	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
+
+# The wheel's LibTorch: fixtures from .venv's torch, torchvision's models and the reference
+# from Debian's Python (the .venv holds no torchvision).
+$(WHEEL_BUILD)/build.ninja: CMakeLists.txt | deps
+	@cmake -S . -B $(WHEEL_BUILD) -G Ninja \
+		-DCMAKE_PREFIX_PATH="$$($(VENV_PYTHON) -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" \
+		-DQREPORT_FIXTURE_PYTHON=$(abspath $(VENV_PYTHON)) -DQREPORT_VISION_PYTHON=$(PYTHON) \
+		-DQREPORT_REFERENCE_PYTHON=$(PYTHON) $(CMAKE_FLAGS) >/dev/null
+
+test-wheel: $(WHEEL_BUILD)/build.ninja
+	@cmake --build $(WHEEL_BUILD) -j $(JOBS)
+	@echo "== the torch wheel's LibTorch ($(WHEEL_BUILD)/)"
+	@ctest --test-dir $(WHEEL_BUILD) -j $(JOBS) --output-on-failure
+
+test-builds-agree: build $(WHEEL_BUILD)/build.ninja
+	@cmake --build $(WHEEL_BUILD) -j $(JOBS) --target qreport_cli
+	@echo "== both builds on the same models"
+	@QREPORT_BUILDS="$(abspath $(BUILD)):$(abspath $(WHEEL_BUILD))" QREPORT_EXPORT_PYTHON=$(PYTHON) \
+		$(VENV_PYTHON) -m pytest -q tests/platform
 
 demo: build
 	@$(PYTHON) examples/export_example.py $(BUILD)/demo
@@ -46,7 +78,8 @@ core-test:
 # A build of its own with the bench on and the tests off: only the driver is built, and a
 # configured `build` keeps its options. About 8 minutes on 2 cores, most of it the reference.
 bench: deps
-	@cmake -S . -B $(BENCH_BUILD) -G Ninja -DQREPORT_PYTHON=$(PYTHON) -DQREPORT_BUILD_BENCH=ON \
+	@cmake -S . -B $(BENCH_BUILD) -G Ninja -DQREPORT_FIXTURE_PYTHON=$(PYTHON) \
+		-DQREPORT_REFERENCE_PYTHON=$(PYTHON) -DQREPORT_BUILD_BENCH=ON \
 		-DQREPORT_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target qreport_model_report_bench
 	@$(PYTHON) bench/run_bench.py --build-dir $(BENCH_BUILD) --out bench/RESULTS.md $(BENCH_FLAGS)
@@ -55,4 +88,4 @@ format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	@rm -rf $(BUILD) $(BUILD)-core $(BENCH_BUILD)
+	@rm -rf $(BUILD) $(BUILD)-core $(BENCH_BUILD) $(WHEEL_BUILD)

@@ -1,6 +1,7 @@
 """Exports the demo model: a small CNN with the patterns qreport cares about.
 
-Run with Debian's Python (torch 1.13):  /usr/bin/python3 examples/export_example.py OUT_DIR
+Run with a Python whose torch is no newer than the LibTorch qreport is built on; for the
+default build, Debian's:  /usr/bin/python3 examples/export_example.py OUT_DIR
 It writes OUT_DIR/small_cnn.pt, a scripted TorchScript archive.
 """
 import os

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "qreport/core/error.h"
 #include "qreport/core/qconfig.h"

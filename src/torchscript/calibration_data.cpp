@@ -1,6 +1,7 @@
 #include "qreport/torchscript/calibration_data.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "data_sources.h"
 #include "qreport/core/error.h"

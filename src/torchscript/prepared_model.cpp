@@ -10,6 +10,7 @@
 #include "encoder_layer_kernels.h"
 #include "graph_utils.h"
 #include "layer_finder.h"
+#include "libtorch_compat.h"
 #include "module_finder.h"
 #include "qreport/core/error.h"
 
@@ -280,8 +281,7 @@ std::optional<ClampSource> FindClampSource(const Tap& tap, size_t slot,
 
 // Gives every attribute of `module` and its submodules, except parameters, its own deep
 // copy. One memo for the whole tree keeps attributes that alias each other aliased.
-void CopyAllButParameters(const torch::jit::Module& module,
-                          c10::IValue::HashAliasedIValueMap& memo) {
+void CopyAllButParameters(const torch::jit::Module& module, internal::DeepcopyMemo& memo) {
   const c10::ClassTypePtr& type = module.type();
   const c10::intrusive_ptr<c10::ivalue::Object> object = module._ivalue();
   for (size_t i = 0; i < type->numAttributes(); ++i) {
@@ -301,7 +301,7 @@ void CopyAllButParameters(const torch::jit::Module& module,
 // its own state updates the clone's).
 torch::jit::Module CloneSharingParameters(const torch::jit::Module& module) {
   torch::jit::Module clone = module.clone(/*inplace=*/true);
-  c10::IValue::HashAliasedIValueMap memo;
+  internal::DeepcopyMemo memo;
   for (const at::Tensor& parameter : module.parameters()) memo[parameter] = parameter;
   CopyAllButParameters(clone, memo);
   return clone;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -64,24 +63,6 @@ std::string ScratchDir(const std::string& name) {
       ::testing::TempDir() + "qreport_cli_" + name + "_" + std::to_string(::getpid());
   std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
   return dir;
-}
-
-// Numbers equal up to the rounding of summing in another order.
-void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, const std::string& where) {
-  if (a.is_number_float() || b.is_number_float()) {
-    const double x = a.get<double>(), y = b.get<double>();
-    EXPECT_NEAR(x, y, 1e-9 * std::max(1.0, std::abs(y))) << where;
-  } else if (a.is_object() || a.is_array()) {
-    ASSERT_EQ(a.size(), b.size()) << where;
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      const std::string key = a.is_object() ? it.key() : "";
-      const auto& other =
-          a.is_object() ? b.at(it.key()) : b.at(static_cast<size_t>(std::distance(a.begin(), it)));
-      ExpectSameJson(*it, other, where + "/" + key);
-    }
-  } else {
-    EXPECT_EQ(a, b) << where;
-  }
 }
 
 }  // namespace qreport::cli_testing

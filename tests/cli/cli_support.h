@@ -29,9 +29,6 @@ size_t Lines(const std::string& text);
 // An empty directory named after `name` and this process under the test temp dir.
 std::string ScratchDir(const std::string& name);
 
-// Equal JSON, numbers up to the rounding of summing in another order (1e-9 relative).
-void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, const std::string& where);
-
 }  // namespace qreport::cli_testing
 
 #endif  // QREPORT_TESTS_CLI_CLI_SUPPORT_H_

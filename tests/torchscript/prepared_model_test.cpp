@@ -2,6 +2,7 @@
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/csrc/jit/runtime/graph_iterator.h>
+#include <torch/version.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "qreport/core/error.h"
+#include "testing/json_near.h"
 #include "torchscript/fixtures.h"
 
 namespace qreport::torchscript {
@@ -19,6 +21,7 @@ namespace {
 
 using qreport::testing::Expected;
 using qreport::testing::FixturePath;
+using qreport::testing::JsonNear;
 
 // Random inputs of the shapes the fixture was exported with.
 std::vector<c10::IValue> ExampleInputs(const std::string& name, uint64_t seed) {
@@ -260,8 +263,13 @@ TEST(PreparedModelTest, EncoderLayersRunTheFastPathsKernelsWithTheirLinearsObser
 
 // Both paths compute the same projections: statistics gathered on the unfused fast path
 // match those the layer-by-layer path gives (taken here by running the prepared clone with
-// grad enabled, which sends the layers' guards down that path).
+// grad enabled, which sends the layers' guards down that path). In LibTorch 1.x that path is
+// made of the fused kernel's own parts, so the two agree bit for bit. From 2.0 on it runs
+// scaled_dot_product_attention, whose CPU kernel sums in another order, so from the first
+// attention output on they agree to float rounding; ratio_sum divides by percentiles near zero
+// and amplifies that rounding, hence the loose bound.
 TEST(PreparedModelTest, UnfusedEncoderLayerObservesWhatTheLayerByLayerPathDoes) {
+  const double tolerance = TORCH_VERSION_MAJOR >= 2 ? 1e-3 : 0.0;
   const Model model = Model::Load(FixturePath("transformer_encoder.pt"));
   PreparedModel fast = PreparedModel::Prepare(model, {});
   PreparedModel slow = PreparedModel::Prepare(model, {});
@@ -274,7 +282,8 @@ TEST(PreparedModelTest, UnfusedEncoderLayerObservesWhatTheLayerByLayerPathDoes) 
   }
   ASSERT_EQ(fast.bank().size(), slow.bank().size());
   for (size_t slot = 0; slot < fast.bank().size(); ++slot) {
-    EXPECT_EQ(fast.bank().state(slot).ToJson(), slow.bank().state(slot).ToJson())
+    EXPECT_TRUE(
+        JsonNear(fast.bank().state(slot).ToJson(), slow.bank().state(slot).ToJson(), tolerance))
         << ToString(fast.bank().key(slot));
   }
 }
