@@ -32,9 +32,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "qreport/core/detector.h"
+#include "qreport/core/detect/detector.h"
+#include "qreport/core/detect/report.h"
 #include "qreport/core/error.h"
-#include "qreport/core/report.h"
 #include "qreport/torchscript/calibration_data.h"
 #include "qreport/torchscript/model_report.h"
 

@@ -28,7 +28,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "qreport/core/observer.h"
+#include "qreport/core/observe/observer.h"
 #include "qreport/torchscript/calibration_data.h"
 #include "qreport/torchscript/prepared_model.h"
 

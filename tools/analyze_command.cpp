@@ -4,9 +4,9 @@
 
 #include "output_files.h"
 #include "progress.h"
+#include "qreport/core/detect/report.h"
 #include "qreport/core/error.h"
-#include "qreport/core/html_report.h"
-#include "qreport/core/report.h"
+#include "qreport/core/render/html_report.h"
 #include "qreport/torchscript/calibrate.h"
 #include "qreport/torchscript/model_report.h"
 

@@ -6,7 +6,7 @@
 
 #include "progress.h"
 #include "qreport/core/error.h"
-#include "qreport/core/observer_bank.h"
+#include "qreport/core/observe/observer_bank.h"
 #include "qreport/torchscript/calibrate.h"
 #include "qreport/torchscript/calibration_data.h"
 #include "qreport/torchscript/model_report.h"

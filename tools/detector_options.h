@@ -9,7 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "qreport/core/detector.h"
+#include "qreport/core/detect/detector.h"
 
 namespace qreport::cli {
 

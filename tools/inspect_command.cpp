@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "qreport/core/inventory.h"
+#include "qreport/core/render/inventory.h"
 #include "qreport/torchscript/layer_graph.h"
 #include "qreport/torchscript/model.h"
 #include "terminal.h"

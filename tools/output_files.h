@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "qreport/core/visualizer.h"
+#include "qreport/core/render/visualizer.h"
 
 namespace qreport::cli {
 

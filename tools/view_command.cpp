@@ -5,8 +5,8 @@
 
 #include "output_files.h"
 #include "qreport/core/error.h"
-#include "qreport/core/html_report.h"
-#include "qreport/core/visualizer.h"
+#include "qreport/core/render/html_report.h"
+#include "qreport/core/render/visualizer.h"
 #include "terminal.h"
 
 namespace qreport::cli {

@@ -17,7 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include "cli/cli_support.h"
-#include "qreport/core/observer_bank.h"
+#include "qreport/core/observe/observer_bank.h"
 #include "testing/json_near.h"
 
 namespace qreport::cli_testing {

@@ -41,7 +41,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "qreport/core/detector.h"
+#include "qreport/core/detect/detector.h"
 #include "qreport/torchscript/calibration_data.h"
 #include "qreport/torchscript/model_report.h"
 

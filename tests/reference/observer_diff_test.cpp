@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "qreport/core/observer.h"
+#include "qreport/core/observe/observer.h"
 
 namespace qreport {
 namespace {

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "qreport/core/qconfig.h"
+#include "qreport/core/qconfig/qconfig.h"
 
 namespace qreport {
 namespace {

@@ -1,42 +1,8 @@
-// Everything detectors know about a model, filled by a front-end: the quantizable layers,
-// every leaf module the forward calls, and the layers' weights.
+// Deprecated: this header moved to qreport/core/model/model_description.h.
+// It forwards there until qreport 0.2.0, then goes.
 #ifndef QREPORT_CORE_MODEL_DESCRIPTION_H_
 #define QREPORT_CORE_MODEL_DESCRIPTION_H_
 
-#include <optional>
-#include <string>
-#include <vector>
-
-#include "qreport/core/layer.h"
-#include "qreport/core/qconfig.h"
-#include "qreport/core/tensor_view.h"
-
-namespace qreport {
-
-// A module without children that forward calls with tensors (ReLU, BatchNorm, pooling, a
-// Linear, ...). Detectors that look at every module's input (outliers) use these.
-struct LeafModule {
-  std::string fqn;
-  std::string module_type;  // Python class name
-  int tensor_inputs = 1;    // tensor arguments at its first call site
-};
-
-struct ModelDescription {
-  std::string path;  // for messages
-  std::vector<LayerDescription> layers;
-  // weights[i]: the weight detectors analyse for layers[i] (BatchNorm folded in when fusion
-  // is on). The front-end owns the data and keeps it alive while the description is used.
-  std::vector<TensorView> weights;
-  // weight_scheme_in_model[i]: how the model itself quantizes layers[i]'s weight when it
-  // carries fake-quant modules (QAT); nullopt for float layers.
-  std::vector<std::optional<WeightScheme>> weight_scheme_in_model;
-  // Every leaf module called by forward, in module order (named_modules()).
-  std::vector<LeafModule> leaf_modules;
-
-  // The layer with this fqn, or nullptr.
-  const LayerDescription* FindLayer(const std::string& fqn) const;
-};
-
-}  // namespace qreport
+#include "qreport/core/model/model_description.h"
 
 #endif  // QREPORT_CORE_MODEL_DESCRIPTION_H_

@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "qreport/core/layer.h"
-#include "qreport/core/model_description.h"
+#include "qreport/core/model/layer.h"
+#include "qreport/core/model/model_description.h"
 #include "qreport/torchscript/model.h"
 
 namespace qreport::torchscript {

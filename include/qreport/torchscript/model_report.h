@@ -25,9 +25,9 @@
 
 #include <torch/script.h>
 
-#include "qreport/core/detector.h"
-#include "qreport/core/report.h"
-#include "qreport/core/visualizer.h"
+#include "qreport/core/detect/detector.h"
+#include "qreport/core/detect/report.h"
+#include "qreport/core/render/visualizer.h"
 #include "qreport/torchscript/layer_graph.h"
 #include "qreport/torchscript/model.h"
 #include "qreport/torchscript/prepared_model.h"

@@ -16,7 +16,7 @@
 
 #include <torch/script.h>
 
-#include "qreport/core/observer_bank.h"
+#include "qreport/core/observe/observer_bank.h"
 #include "qreport/torchscript/layer_graph.h"
 #include "qreport/torchscript/model.h"
 

@@ -10,7 +10,7 @@
 
 #include <torch/script.h>
 
-#include "qreport/core/layer.h"
+#include "qreport/core/model/layer.h"
 #include "qreport/torchscript/model.h"
 
 namespace qreport::torchscript {

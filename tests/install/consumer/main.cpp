@@ -1,7 +1,7 @@
 // A project outside qreport's tree, built against the installed package.
 #include <iostream>
 
-#include "qreport/core/module_types.h"
+#include "qreport/core/model/module_types.h"
 #include "qreport/torchscript/layer_graph.h"
 #include "qreport/version.h"
 

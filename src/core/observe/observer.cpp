@@ -1,0 +1,277 @@
+#include "qreport/core/observe/observer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "observe/channel_scan.h"
+#include "qreport/core/error.h"
+
+namespace qreport {
+namespace {
+
+using internal::ChannelSummary;
+using internal::Layout;
+using internal::MakeLayout;
+
+constexpr float kFloatMax = std::numeric_limits<float>::max();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// torch.nan_to_num on a float32 ratio.
+float NanToNum(float v) {
+  if (std::isnan(v)) return 0.0f;
+  if (std::isinf(v)) return v > 0 ? kFloatMax : -kFloatMax;
+  return v;
+}
+
+float ToFloatClamped(double v) {
+  if (std::isnan(v)) return 0.0f;
+  return static_cast<float>(
+      std::clamp(v, -static_cast<double>(kFloatMax), static_cast<double>(kFloatMax)));
+}
+
+}  // namespace
+
+void ObserverOptions::Validate() const {
+  QREPORT_CHECK(comp_percentile > 0.0f && comp_percentile < 1.0f,
+                "comp_percentile must be in (0, 1), got {}", comp_percentile);
+  QREPORT_CHECK(channel_axis >= -TensorView::kMaxDims && channel_axis < TensorView::kMaxDims,
+                "channel axis {} is out of range", channel_axis);
+  QREPORT_CHECK((statistics & ~static_cast<uint32_t>(kAllStatistics)) == 0,
+                "unknown statistics bits {:#x}", statistics);
+}
+
+ObserverState::ObserverState(const ObserverOptions& options) : options_(options) {
+  options_.Validate();
+}
+
+void ObserverState::EnsureChannels(int64_t channels) {
+  const auto n = static_cast<size_t>(channels);
+  min_val_.assign(n, kInf);
+  max_val_.assign(n, -kInf);
+  ratio_sum_.assign(n, 0.0);
+  percentile_batches_.assign(n, 0);
+  constant_batches_.assign(n, 0);
+}
+
+void ObserverState::Update(const TensorView& batch, size_t site) {
+  last_batch_.usable = false;
+  if (options_.statistics == kNoStatistics) return;
+  if (batch.numel() == 0) {
+    ++issues_.empty_batches;
+    return;
+  }
+  const bool want_channels = (options_.statistics & kChannelStatistics) != 0;
+  Layout layout = MakeLayout(batch, options_.channel_axis);
+  bool channel_stats = want_channels && layout.has_axis;
+  if (want_channels && !layout.has_axis) ++issues_.missing_axis_batches;
+  if (channel_stats && !min_val_.empty() && channels() != layout.channels) {
+    ++issues_.channel_mismatch_batches;
+    channel_stats = false;
+  }
+  if (!channel_stats) layout = MakeLayout(batch, TensorView::kMaxDims);  // one "channel"
+  const bool percentile = channel_stats && (options_.statistics & kPercentileStatistics) != 0;
+
+  std::vector<ChannelSummary> per_channel(static_cast<size_t>(layout.channels));
+  float* hints = nullptr;
+  if (percentile) {
+    const auto size = static_cast<size_t>(layout.channels * internal::kSelectHintSize);
+    if (select_hints_.size() <= site) select_hints_.resize(site + 1);
+    std::vector<float>& site_hints = select_hints_[site];
+    if (site_hints.size() != size) site_hints.assign(size, std::numeric_limits<float>::quiet_NaN());
+    hints = site_hints.data();
+  }
+  internal::ScanChannels(batch, layout, percentile, options_.comp_percentile, per_channel, hints);
+
+  last_batch_.channel_stats = channel_stats;
+  last_batch_.percentile = percentile;
+  last_batch_.nonfinite = false;
+  last_batch_.channels.resize(per_channel.size());
+  for (size_t c = 0; c < per_channel.size(); ++c) {
+    const ChannelSummary& summary = per_channel[c];
+    issues_.nonfinite_values += summary.nonfinite;
+    last_batch_.nonfinite |= summary.nonfinite > 0;
+    last_batch_.channels[c] = {summary.min, summary.max, summary.quantile, summary.finite};
+  }
+  FoldLastBatch();
+}
+
+bool ObserverState::UpdateThrough(const ObserverState& input, const ClampMap& map) {
+  QREPORT_ASSERT(&input != this, "an observer cannot observe a map of its own input");
+  if (options_.statistics == kNoStatistics) return true;
+  const LastBatch& in = input.last_batch_;
+  if (!in.usable || in.nonfinite) return false;
+  const bool want_channels = (options_.statistics & kChannelStatistics) != 0;
+  const bool want_percentile = (options_.statistics & kPercentileStatistics) != 0;
+  if (want_channels) {
+    // The input's channels must be ours: along our axis, as many as we have seen before.
+    if (!in.channel_stats || input.options_.channel_axis != options_.channel_axis) return false;
+    if (!min_val_.empty() && in.channels.size() != min_val_.size()) return false;
+    if (want_percentile &&
+        (!in.percentile || input.options_.comp_percentile != options_.comp_percentile)) {
+      return false;
+    }
+  }
+  last_batch_.channel_stats = want_channels;
+  last_batch_.percentile = want_percentile;
+  last_batch_.nonfinite = false;
+  last_batch_.channels.resize(want_channels ? in.channels.size() : 1);
+  if (want_channels) {
+    for (size_t c = 0; c < in.channels.size(); ++c) {
+      const ChannelBatch& from = in.channels[c];
+      last_batch_.channels[c] = from.finite == 0 ? from
+                                                 : ChannelBatch{map(from.min), map(from.max),
+                                                                map(from.quantile), from.finite};
+    }
+  } else {  // the whole tensor as one "channel"
+    ChannelBatch whole{kInf, -kInf, 0.0f, 0};
+    for (const ChannelBatch& from : in.channels) {
+      if (from.finite == 0) continue;
+      whole.min = std::min(whole.min, map(from.min));
+      whole.max = std::max(whole.max, map(from.max));
+      whole.finite += from.finite;
+    }
+    last_batch_.channels[0] = whole;
+  }
+  FoldLastBatch();
+  return true;
+}
+
+void ObserverState::FoldLastBatch() {
+  float batch_min = kInf;
+  float batch_max = -kInf;
+  for (const ChannelBatch& c : last_batch_.channels) {
+    batch_min = std::min(batch_min, c.min);
+    batch_max = std::max(batch_max, c.max);
+  }
+  if (batch_min > batch_max) {
+    ++issues_.empty_batches;
+    return;
+  }
+  last_batch_.usable = true;
+
+  if ((options_.statistics & kRangeStatistics) != 0) {
+    epoch_min_ = std::min(epoch_min_, batch_min);
+    epoch_max_ = std::max(epoch_max_, batch_max);
+    batch_range_sum_ += static_cast<double>(batch_max - batch_min);
+    ++num_batches_;
+  }
+  if (!last_batch_.channel_stats) return;
+
+  if (min_val_.empty()) EnsureChannels(static_cast<int64_t>(last_batch_.channels.size()));
+  for (size_t c = 0; c < last_batch_.channels.size(); ++c) {
+    const ChannelBatch& stats = last_batch_.channels[c];
+    if (stats.finite == 0) continue;
+    min_val_[c] = std::min(min_val_[c], stats.min);
+    max_val_[c] = std::max(max_val_[c], stats.max);
+    if (!last_batch_.percentile) continue;
+    if (stats.quantile != 0.0f || stats.max != 0.0f) {
+      ratio_sum_[c] += NanToNum(stats.max / stats.quantile);
+      ++percentile_batches_[c];
+    }
+    if (stats.max - stats.min == 0.0f) ++constant_batches_[c];
+  }
+}
+
+void ObserverState::Merge(const ObserverState& other) {
+  QREPORT_CHECK(options_ == other.options_,
+                "cannot merge observer states recorded with different options");
+  issues_.nonfinite_values += other.issues_.nonfinite_values;
+  issues_.empty_batches += other.issues_.empty_batches;
+  issues_.missing_axis_batches += other.issues_.missing_axis_batches;
+  issues_.channel_mismatch_batches += other.issues_.channel_mismatch_batches;
+  num_batches_ += other.num_batches_;
+  batch_range_sum_ += other.batch_range_sum_;
+  epoch_min_ = std::min(epoch_min_, other.epoch_min_);
+  epoch_max_ = std::max(epoch_max_, other.epoch_max_);
+  if (other.min_val_.empty()) return;
+  if (min_val_.empty()) {
+    min_val_ = other.min_val_;
+    max_val_ = other.max_val_;
+    ratio_sum_ = other.ratio_sum_;
+    percentile_batches_ = other.percentile_batches_;
+    constant_batches_ = other.constant_batches_;
+    return;
+  }
+  QREPORT_CHECK(channels() == other.channels(),
+                "cannot merge observer states with {} and {} channels", channels(),
+                other.channels());
+  for (size_t c = 0; c < min_val_.size(); ++c) {
+    min_val_[c] = std::min(min_val_[c], other.min_val_[c]);
+    max_val_[c] = std::max(max_val_[c], other.max_val_[c]);
+    ratio_sum_[c] += other.ratio_sum_[c];
+    percentile_batches_[c] += other.percentile_batches_[c];
+    constant_batches_[c] += other.constant_batches_[c];
+  }
+}
+
+float ObserverState::average_batch_range() const {
+  return num_batches_ == 0 ? 0.0f : ToFloatClamped(batch_range_sum_ / num_batches_);
+}
+
+std::vector<float> ObserverState::average_percentile_ratio() const {
+  std::vector<float> out(ratio_sum_.size(), 0.0f);
+  for (size_t c = 0; c < out.size(); ++c) {
+    if (percentile_batches_[c] > 0) {
+      out[c] = ToFloatClamped(ratio_sum_[c] / static_cast<double>(percentile_batches_[c]));
+    }
+  }
+  return out;
+}
+
+nlohmann::json ObserverState::ToJson() const {
+  return {
+      {"options",
+       {{"channel_axis", options_.channel_axis},
+        {"comp_percentile", options_.comp_percentile},
+        {"statistics", options_.statistics}}},
+      {"issues",
+       {{"nonfinite_values", issues_.nonfinite_values},
+        {"empty_batches", issues_.empty_batches},
+        {"missing_axis_batches", issues_.missing_axis_batches},
+        {"channel_mismatch_batches", issues_.channel_mismatch_batches}}},
+      {"num_batches", num_batches_},
+      {"batch_range_sum", batch_range_sum_},
+      {"epoch_min", epoch_min_},
+      {"epoch_max", epoch_max_},
+      {"min_val", min_val_},
+      {"max_val", max_val_},
+      {"ratio_sum", ratio_sum_},
+      {"percentile_batches", percentile_batches_},
+      {"constant_batches", constant_batches_},
+  };
+}
+
+ObserverState ObserverState::FromJson(const nlohmann::json& json) {
+  try {
+    ObserverOptions options;
+    const auto& o = json.at("options");
+    options.channel_axis = o.at("channel_axis").get<int>();
+    options.comp_percentile = o.at("comp_percentile").get<float>();
+    options.statistics = o.at("statistics").get<uint32_t>();
+    ObserverState state(options);
+    const auto& i = json.at("issues");
+    state.issues_.nonfinite_values = i.at("nonfinite_values").get<int64_t>();
+    state.issues_.empty_batches = i.at("empty_batches").get<int64_t>();
+    state.issues_.missing_axis_batches = i.at("missing_axis_batches").get<int64_t>();
+    state.issues_.channel_mismatch_batches = i.at("channel_mismatch_batches").get<int64_t>();
+    state.num_batches_ = json.at("num_batches").get<int64_t>();
+    state.batch_range_sum_ = json.at("batch_range_sum").get<double>();
+    state.epoch_min_ = json.at("epoch_min").get<float>();
+    state.epoch_max_ = json.at("epoch_max").get<float>();
+    state.min_val_ = json.at("min_val").get<std::vector<float>>();
+    state.max_val_ = json.at("max_val").get<std::vector<float>>();
+    state.ratio_sum_ = json.at("ratio_sum").get<std::vector<double>>();
+    state.percentile_batches_ = json.at("percentile_batches").get<std::vector<int64_t>>();
+    state.constant_batches_ = json.at("constant_batches").get<std::vector<int64_t>>();
+    const size_t n = state.min_val_.size();
+    QREPORT_CHECK_KIND(state.max_val_.size() == n && state.ratio_sum_.size() == n &&
+                           state.percentile_batches_.size() == n &&
+                           state.constant_batches_.size() == n,
+                       ErrorKind::kBadData, "observer state: per-channel arrays differ in length");
+    return state;
+  } catch (const nlohmann::json::exception& e) {
+    throw MakeError(ErrorKind::kBadData, "observer state: {}", e.what());
+  }
+}
+
+}  // namespace qreport

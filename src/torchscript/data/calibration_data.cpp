@@ -1,0 +1,140 @@
+#include "qreport/torchscript/calibration_data.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "data/data_sources.h"
+#include "qreport/core/error.h"
+
+namespace qreport::torchscript {
+namespace {
+
+// The batches of every source in turn, matched to forward's arguments.
+class FileBatches : public CalibrationData {
+ public:
+  FileBatches(std::vector<std::unique_ptr<internal::BatchSource>> sources, DataOptions options)
+      : sources_(std::move(sources)), options_(std::move(options)) {}
+
+  std::optional<std::vector<c10::IValue>> Next() override {
+    description_.clear();
+    for (; next_ < sources_.size(); ++next_) {
+      if (auto batch = sources_[next_]->Next()) {
+        internal::ArrangedBatch arranged = internal::Arrange(std::move(*batch), options_);
+        description_ = std::move(arranged.description);
+        return std::move(arranged.inputs);
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::optional<int64_t> size() const override {
+    int64_t total = 0;
+    for (const auto& source : sources_) {
+      const auto size = source->size();
+      if (!size) return std::nullopt;
+      total += *size;
+    }
+    return total;
+  }
+
+  std::string Describe() const override { return description_; }
+
+ private:
+  std::vector<std::unique_ptr<internal::BatchSource>> sources_;
+  DataOptions options_;
+  size_t next_ = 0;
+  std::string description_;
+};
+
+class Synthetic : public CalibrationData {
+ public:
+  explicit Synthetic(const SyntheticOptions& options) : options_(options) {
+    generator_ = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  }
+
+  std::optional<std::vector<c10::IValue>> Next() override {
+    description_.clear();
+    if (produced_ == options_.batches) return std::nullopt;
+    ++produced_;
+    std::vector<c10::IValue> inputs;
+    std::string shapes;
+    for (size_t i = 0; i < options_.input_shapes.size(); ++i) {
+      const auto& shape = options_.input_shapes[i];
+      at::Tensor t = options_.distribution == SyntheticOptions::Distribution::kNormal
+                         ? at::randn(shape, generator_)
+                         : at::rand(shape, generator_);
+      inputs.emplace_back(std::move(t));
+      shapes += fmt::format("{}{} (float32 [{}])", i == 0 ? "" : ", ", i, fmt::join(shape, ","));
+    }
+    description_ = fmt::format("synthetic batch {}: {} {}", produced_,
+                               inputs.size() == 1 ? "input" : "inputs", shapes);
+    return inputs;
+  }
+
+  std::string Describe() const override { return description_; }
+
+  std::optional<int64_t> size() const override { return options_.batches; }
+
+ private:
+  SyntheticOptions options_;
+  at::Generator generator_;
+  int64_t produced_ = 0;
+  std::string description_;
+};
+
+}  // namespace
+
+std::vector<ForwardArgument> ForwardArguments(const torch::jit::Module& module) {
+  const auto method = module.find_method("forward");
+  QREPORT_ASSERT(method.has_value(), "the module has no forward method");
+  const auto& schema = method->function().getSchema();
+  std::vector<ForwardArgument> arguments;
+  for (size_t i = 1; i < schema.arguments().size(); ++i) {  // [0] is self
+    const c10::Argument& argument = schema.arguments()[i];
+    // c10::optional<IValue> would convert to an IValue (None): copy it explicitly.
+    std::optional<c10::IValue> default_value;
+    if (argument.default_value().has_value()) default_value = *argument.default_value();
+    arguments.push_back({argument.name(), argument.type()->annotation_str(), default_value});
+  }
+  return arguments;
+}
+
+std::unique_ptr<CalibrationData> FileData(const std::vector<std::string>& entries,
+                                          const DataOptions& options) {
+  QREPORT_CHECK(!entries.empty(), "no calibration data given");
+  QREPORT_CHECK(options.batch_size >= 0, "the batch size must not be negative, got {}",
+                options.batch_size);
+  return std::make_unique<FileBatches>(internal::OpenSources(entries, options.batch_size), options);
+}
+
+std::unique_ptr<CalibrationData> SyntheticData(const SyntheticOptions& options) {
+  QREPORT_CHECK(!options.input_shapes.empty(), "synthetic data needs at least one input shape");
+  QREPORT_CHECK(options.batches > 0, "the number of batches must be positive, got {}",
+                options.batches);
+  return std::make_unique<Synthetic>(options);
+}
+
+std::vector<int64_t> ParseShape(const std::string& text) {
+  std::vector<int64_t> shape;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const auto end = std::min(text.find(',', begin), text.size());
+    const std::string piece = text.substr(begin, end - begin);
+    size_t used = 0;
+    long long value = -1;
+    try {
+      value = std::stoll(piece, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    QREPORT_CHECK(used == piece.size() && !piece.empty() && value > 0,
+                  "bad input shape '{}': expected positive integers separated by commas, "
+                  "e.g. 8,3,224,224",
+                  text);
+    shape.push_back(value);
+    begin = end + 1;
+  }
+  return shape;
+}
+
+}  // namespace qreport::torchscript
