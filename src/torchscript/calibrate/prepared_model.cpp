@@ -1,10 +1,8 @@
 #include "qreport/torchscript/prepared_model.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
-#include <torch/custom_class.h>
 
-#include <chrono>
-
+#include "calibrate/observer_tap.h"
 #include "data/dtype_map.h"
 #include "graph/calibration_graph.h"
 #include "graph/encoder_layer_kernels.h"
@@ -16,116 +14,6 @@
 
 namespace qreport::torchscript {
 namespace {
-
-constexpr const char* kTapAttribute = "_qreport_tap";
-
-// The object the instrumented graph calls: `tap.observe(x, slot)`. It holds the bank, so
-// the prepared clone carries its observers with it and no global registry is needed.
-class ObserverTap : public torch::CustomClassHolder {
- public:
-  ObserverTap(std::shared_ptr<ObserverBank> bank, std::shared_ptr<double> seconds)
-      : bank_(std::move(bank)), seconds_(std::move(seconds)), seen_(bank_->size()) {}
-
-  // `site`: which of the point's call sites this is (ObserverState::Update).
-  void Observe(const at::Tensor& activation, int64_t slot, int64_t site) {
-    const Timer timer(*seconds_);
-    Read(activation, slot, site);
-  }
-
-  // `output` is clamp(`input`, low, high) and `input_slot` observed `input` just before, in
-  // the same block (Prepare makes sure). Its batch is mapped if `input` is still the very
-  // tensor that observer saw, unchanged but for an in-place clamp; otherwise, or if mapping
-  // would not be exact, `output` is read.
-  void ObserveClamp(const at::Tensor& output, const at::Tensor& input, int64_t slot, int64_t site,
-                    int64_t input_slot, double low, double high) {
-    const Timer timer(*seconds_);
-    const ClampMap map{static_cast<float>(low), static_cast<float>(high)};
-    if (output.scalar_type() == at::kFloat && output.device().is_cpu() &&
-        SeenUnchanged(input, input_slot, output.is_same(input)) &&
-        bank_->ObserveThrough(static_cast<size_t>(slot), static_cast<size_t>(input_slot), map)) {
-      Remember(output, slot);
-      return;
-    }
-    Read(output, slot, site);
-  }
-
- private:
-  // Adds the time from construction to destruction to `seconds`.
-  class Timer {
-   public:
-    explicit Timer(double& seconds) : seconds_(seconds), start_(Clock::now()) {}
-    ~Timer() { seconds_ += std::chrono::duration<double>(Clock::now() - start_).count(); }
-
-   private:
-    using Clock = std::chrono::steady_clock;
-    double& seconds_;
-    Clock::time_point start_;
-  };
-
-  void Read(const at::Tensor& activation, int64_t slot, int64_t site) {
-    at::Tensor converted;
-    bank_->Observe(static_cast<size_t>(slot), ViewOf(activation, converted),
-                   static_cast<size_t>(site));
-    Remember(activation, slot);
-  }
-
-  // The tensor a slot's observer saw last and its version counter then (bumped by every
-  // in-place op on it). Inference tensors keep no version, so they are never matched.
-  struct Seen {
-    const c10::TensorImpl* tensor = nullptr;
-    int64_t version = 0;
-  };
-
-  void Remember(const at::Tensor& tensor, int64_t slot) {
-    seen_[static_cast<size_t>(slot)] =
-        tensor.is_inference() ? Seen{} : Seen{tensor.unsafeGetTensorImpl(), tensor._version()};
-  }
-
-  bool SeenUnchanged(const at::Tensor& tensor, int64_t slot, bool clamped_in_place) const {
-    const Seen& seen = seen_[static_cast<size_t>(slot)];
-    return seen.tensor != nullptr && !tensor.is_inference() &&
-           seen.tensor == tensor.unsafeGetTensorImpl() &&
-           tensor._version() == seen.version + (clamped_in_place ? 1 : 0);
-  }
-
-  std::shared_ptr<ObserverBank> bank_;
-  std::shared_ptr<double> seconds_;
-  std::vector<Seen> seen_;
-};
-
-TORCH_LIBRARY(qreport, m) {
-  m.class_<ObserverTap>("ObserverTap")
-      .def("observe", &ObserverTap::Observe)
-      .def("observe_clamp", &ObserverTap::ObserveClamp);
-}
-
-// `tap.<method>(arguments...)` at the current insertion point.
-void InsertTapCall(torch::jit::Graph& graph, const char* method,
-                   std::vector<torch::jit::Value*> arguments) {
-  torch::jit::Value* self = graph.inputs()[0];
-  torch::jit::Value* tap = graph.insertNode(graph.createGetAttr(self, kTapAttribute))->output();
-  arguments.insert(arguments.begin(), tap);
-  torch::jit::Node* call = graph.create(c10::prim::CallMethod, arguments, 1);
-  call->s_(c10::attr::name, method);
-  call->output()->setType(c10::NoneType::get());
-  graph.insertNode(call);
-}
-
-void InsertTap(torch::jit::Graph& graph, torch::jit::Value* value, size_t slot, size_t site) {
-  InsertTapCall(graph, "observe",
-                {value, graph.insertConstant(static_cast<int64_t>(slot)),
-                 graph.insertConstant(static_cast<int64_t>(site))});
-}
-
-void InsertClampTap(torch::jit::Graph& graph, torch::jit::Value* output, torch::jit::Value* input,
-                    size_t slot, size_t site, size_t input_slot, const ClampMap& map) {
-  InsertTapCall(graph, "observe_clamp",
-                {output, input, graph.insertConstant(static_cast<int64_t>(slot)),
-                 graph.insertConstant(static_cast<int64_t>(site)),
-                 graph.insertConstant(static_cast<int64_t>(input_slot)),
-                 graph.insertConstant(static_cast<double>(map.low)),
-                 graph.insertConstant(static_cast<double>(map.high))});
-}
 
 // Where a point's observer is called: the observed value at each call site of its layer, and
 // the node before which the call goes (the layer's call for inputs, so an input used only in
@@ -364,9 +252,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
   auto bank =
       std::make_shared<ObserverBank>(ModelIdentity{model.fingerprint(), model.path()}, requests);
   auto observer_seconds = std::make_shared<double>(0.0);
-  clone.register_attribute(kTapAttribute,
-                           c10::getCustomClassType<c10::intrusive_ptr<ObserverTap>>(),
-                           c10::make_intrusive<ObserverTap>(bank, observer_seconds));
+  internal::AttachObserverTap(clone, bank, observer_seconds);
   // Decided before any call is inserted, on the graph as the layers were found in.
   std::vector<std::vector<std::optional<ClampSource>>> sources(requests.size());
   for (size_t slot = 0; slot < requests.size(); ++slot) {
@@ -385,9 +271,10 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
       const Tap& tap = taps[slot][t];
       torch::jit::WithInsertPoint guard(tap.before);
       if (const std::optional<ClampSource>& source = sources[slot][t]) {
-        InsertClampTap(*graph, tap.value, source->input, slot, t, source->input_slot, source->map);
+        internal::InsertClampTap(*graph, tap.value, source->input, slot, t, source->input_slot,
+                                 source->map);
       } else {
-        InsertTap(*graph, tap.value, slot, t);
+        internal::InsertTap(*graph, tap.value, slot, t);
       }
     }
   }
