@@ -56,6 +56,10 @@ from torch.ao.quantization.fx._model_report.detector import (
     DynamicStaticDetector, InputWeightEqualizationDetector, OutlierDetector, PerChannelDetector)
 from torch.ao.quantization.fx._model_report.model_report import ModelReport
 
+# tests/testing/torchscript_export.py: what the fixtures and the reference cases share.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "testing"))
+from torchscript_export import forget_replaced_ops  # noqa: E402
+
 NUM_BATCHES = 6
 PRE_OBSERVER = DynamicStaticDetector.DEFAULT_PRE_OBSERVER_NAME
 POST_OBSERVER = DynamicStaticDetector.DEFAULT_POST_OBSERVER_NAME
@@ -381,6 +385,7 @@ def main():
     torch.backends.quantized.engine = "qnnpack"
     names = []
     for case in make_cases():
+        forget_replaced_ops()
         torch.jit.script(case.model).save(os.path.join(out_dir, f"{case.name}.pt"))
         batch_dir = os.path.join(out_dir, f"{case.name}_batches")
         os.makedirs(batch_dir, exist_ok=True)

@@ -305,11 +305,16 @@ NpyArray ParseOwned(std::vector<uint8_t> bytes, const std::string& source) {
   return MakeArray(header, std::move(bytes));
 }
 
-using File = std::unique_ptr<std::FILE, decltype(&std::fclose)>;
+// A deleter type rather than decltype(&std::fclose): glibc 2.41 (Debian 13) declares fclose
+// with attributes that GCC warns are dropped from a template argument (-Wignored-attributes).
+struct CloseFile {
+  void operator()(std::FILE* file) const { std::fclose(file); }
+};
+using File = std::unique_ptr<std::FILE, CloseFile>;
 
 // Opens `path` for reading; *size is the file's size (0 when it is not a regular file).
 File OpenFile(const std::string& path, size_t* size) {
-  File file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  File file(std::fopen(path.c_str(), "rb"));
   struct stat st {};
   QREPORT_CHECK_KIND(file != nullptr && ::fstat(fileno(file.get()), &st) == 0, ErrorKind::kIo,
                      "{}: cannot open: {}", path, std::strerror(errno));
@@ -453,7 +458,7 @@ std::vector<NamedArray> ReadNpz(const std::string& path) {
 }
 
 bool LooksLikeNpz(const std::string& path) {
-  File file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  File file(std::fopen(path.c_str(), "rb"));
   char magic[4];
   if (file == nullptr || std::fread(magic, 1, 4, file.get()) != 4) return false;
   // A local file header, or the end-of-directory record that is all an empty archive holds.
