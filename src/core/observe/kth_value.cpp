@@ -80,12 +80,9 @@ int32_t RankSelect(const int32_t* keys, int64_t count, int64_t k) {
 
 }  // namespace
 
-// The k-th smallest of `count` values, turned into keys in place: by rank counting for few
-// values, otherwise by bisection between two keys, where each step counts the keys at or
-// below the middle, a loop that vectorises. At most 32 steps over the values, without the
-// unpredictable branches of a partition.
-// REQUIRES: finite values, 0 <= k < count, low <= key of the k-th value <= high, room for
-// kLanes more values after the last.
+// By rank counting for few values, otherwise by bisection between two keys, where each step
+// counts the keys at or below the middle, a loop that vectorises: at most 32 steps over the
+// values, without the unpredictable branches of a partition.
 QREPORT_VECTOR_CLONES
 float BisectKth(float* values, int64_t count, int64_t k, int32_t low_key, int32_t high_key) {
   auto* keys = reinterpret_cast<int32_t*>(values);

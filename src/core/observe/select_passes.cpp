@@ -325,6 +325,8 @@ int64_t CollectPass(const FloatRun* runs, size_t run_count, float lo, float hi, 
 
 }  // namespace
 
+// The passes above are versioned by `target` attributes, which GCC dispatches only where every
+// version is declared; the rest of the core calls them through these plain functions.
 void ScanMinMax(const FloatRun* runs, size_t run_count, PassResult* result) {
   MinMaxPass(runs, run_count, result);
 }

@@ -86,16 +86,12 @@ class ObserverTap : public torch::CustomClassHolder {
   std::vector<Seen> seen_;
 };
 
-}  // namespace
-
 // In this file, with the functions Prepare calls, so that linking them links the class too.
 TORCH_LIBRARY(qreport, m) {
   m.class_<ObserverTap>("ObserverTap")
       .def("observe", &ObserverTap::Observe)
       .def("observe_clamp", &ObserverTap::ObserveClamp);
 }
-
-namespace {
 
 // `tap.<method>(arguments...)` at the current insertion point.
 void InsertTapCall(torch::jit::Graph& graph, const char* method,
