@@ -4,7 +4,8 @@
 #   make test        install dependencies; build and test against Debian's LibTorch, then
 #                    against the LibTorch inside .venv's torch wheel; then check that both
 #                    builds give the same layers and decisions
-#   make test-debian / make test-wheel / make test-builds-agree   one of those steps
+#                    and the Python package, under .venv's torch and Debian's
+#   make test-debian / make test-wheel / make test-builds-agree / make test-python   one step
 #   make core-test   the torch-free core alone (no LibTorch needed)
 #   make bench       qreport against plain inference and PyTorch's reference; writes bench/RESULTS.md
 
@@ -15,11 +16,14 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 VENV ?= .venv
 VENV_PYTHON = $(VENV)/bin/python
+SYSTEM_VENV ?= .venv-system
+SYSTEM_VENV_PYTHON = $(SYSTEM_VENV)/bin/python
 CMAKE_FLAGS ?=
 BENCH_BUILD ?= build-bench
 BENCH_FLAGS ?=
 
-.PHONY: all deps configure build test test-debian test-wheel test-builds-agree demo core-test \
+.PHONY: all deps configure build test test-debian test-wheel test-builds-agree test-python \
+	python-install demo core-test \
 	bench format clean
 
 all: build
@@ -27,6 +31,7 @@ all: build
 deps:
 	@scripts/install-deps
 	@scripts/setup-venv
+	@scripts/setup-venv --system
 
 $(BUILD)/build.ninja: CMakeLists.txt | deps
 	@cmake -S . -B $(BUILD) -G Ninja -DQREPORT_FIXTURE_PYTHON=$(PYTHON) \
@@ -37,7 +42,7 @@ configure: $(BUILD)/build.ninja
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: test-debian test-wheel test-builds-agree
+test: test-debian test-wheel test-builds-agree test-python
 
 test-debian: build
 	@echo "== Debian's LibTorch ($(BUILD)/)"
@@ -61,6 +66,30 @@ test-builds-agree: build $(WHEEL_BUILD)/build.ninja
 	@echo "== both builds on the same models"
 	@QREPORT_BUILDS="$(abspath $(BUILD)):$(abspath $(WHEEL_BUILD))" QREPORT_EXPORT_PYTHON=$(PYTHON) \
 		$(VENV_PYTHON) -m pytest -q tests/platform
+
+# The Python package, built by pip (scikit-build-core, nanobind) into each environment: .venv
+# (torch 2.13 from the index) and .venv-system (Debian's python3-torch). Build directories
+# persist in build-python/, so a second install recompiles only what changed.
+python-install: deps
+	@echo "== the Python package: installing into $(VENV) and $(SYSTEM_VENV)"
+	@$(VENV_PYTHON) -m pip install -q --disable-pip-version-check --no-build-isolation \
+		--config-settings=build-dir=build-python/venv . >build-python-venv.log 2>&1 || \
+		{ tail -n 40 build-python-venv.log; exit 1; }
+	@$(SYSTEM_VENV_PYTHON) -m pip install -q --disable-pip-version-check --no-build-isolation \
+		--config-settings=build-dir=build-python/system . >build-python-system.log 2>&1 || \
+		{ tail -n 40 build-python-system.log; exit 1; }
+	@rm -f build-python-venv.log build-python-system.log
+
+# Each environment's tests compare with the CLI built against the same torch version
+# (QREPORT_CLI) and run the reference that torch ships.
+test-python: python-install build $(WHEEL_BUILD)/build.ninja
+	@cmake --build $(WHEEL_BUILD) -j $(JOBS) --target qreport_cli
+	@echo "== the Python package under .venv's torch"
+	@cd tests/python && QREPORT_CLI=$(abspath $(WHEEL_BUILD))/qreport \
+		$(abspath $(VENV_PYTHON)) -m pytest -q -p no:cacheprovider .
+	@echo "== the Python package under Debian's torch"
+	@cd tests/python && QREPORT_CLI=$(abspath $(BUILD))/qreport \
+		$(abspath $(SYSTEM_VENV_PYTHON)) -m pytest -q -p no:cacheprovider .
 
 demo: build
 	@$(PYTHON) examples/export_example.py $(BUILD)/demo

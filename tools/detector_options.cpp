@@ -3,6 +3,7 @@
 #include <ATen/Context.h>
 #include <fmt/ranges.h>
 
+#include "qreport/core/detect/analysis.h"
 #include "qreport/core/error.h"
 
 namespace qreport::cli {
@@ -63,12 +64,7 @@ std::vector<std::unique_ptr<Detector>> MakeDetectors(const DetectorSelection& se
   options.equalization.channel_axis = selection.equalization_axis;
   options.outlier.channel_axis = selection.outlier_axis;
 
-  const DetectorRegistry registry = DetectorRegistry::BuiltIn();
-  const std::vector<std::string> names =
-      selection.names.empty() ? registry.names() : selection.names;
-  std::vector<std::unique_ptr<Detector>> detectors;
-  for (const std::string& name : names) detectors.push_back(registry.Create(name, options));
-  return detectors;
+  return MakeBuiltInDetectors(selection.names, options);
 }
 
 }  // namespace qreport::cli

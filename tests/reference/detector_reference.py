@@ -377,6 +377,33 @@ def axis_args(case):
     return {} if case.axis is None else {"ch_axis": case.axis}
 
 
+def reference_result(case):
+    """Everything the reference concludes on one case (the JSON written per case)."""
+    result = {"name": case.name, "batches": len(case.batches), "mode": case.mode,
+              "reference_axis": case.axis,
+              "reference_errors": reference_errors(case) if case.axis is not None else []}
+    equalization = InputWeightEqualizationDetector(0.5, **axis_args(case))
+    first = [DynamicStaticDetector(), PerChannelDetector("qnnpack")]
+    # With another axis, equalization gets a ModelReport of its own: in a shared one the
+    # dynamic/static detector's axis-1 pre-observer may win (B12).
+    groups = [first + [equalization]] if case.axis is None else [first, [equalization]]
+    for detectors in groups:
+        calibrated, report, reports = run_report(case, detectors, 0.9)
+        result.update(convert(calibrated, reports))
+        if detectors is groups[0]:
+            result["qconfig_mapping"] = qconfig_mapping(calibrated, report)
+        if equalization in detectors:
+            result["equalization_mapping"] = equalization_mapping(calibrated, report)
+    calibrated, _, reports = run_report(case, [OutlierDetector(**axis_args(case))], 0.975)
+    result.update(convert(calibrated, reports))
+    result["observed_calls"] = observed_calls(calibrated)
+    if case.mode == "hooks":  # what the reference's own observers would have seen
+        prepared_fx = Case(case.name, case.model, case.batches)
+        result["model_report_observed_calls"] = observed_calls(
+            run_report(prepared_fx, [OutlierDetector()], 0.975)[0])
+    return result
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: detector_reference.py OUT_DIR")
@@ -391,28 +418,7 @@ def main():
         os.makedirs(batch_dir, exist_ok=True)
         for i, b in enumerate(case.batches):
             np.save(os.path.join(batch_dir, f"b{i}.npy"), b.numpy().astype(np.float32))
-        result = {"name": case.name, "batches": len(case.batches), "mode": case.mode,
-                  "reference_axis": case.axis,
-                  "reference_errors": reference_errors(case) if case.axis is not None else []}
-        equalization = InputWeightEqualizationDetector(0.5, **axis_args(case))
-        first = [DynamicStaticDetector(), PerChannelDetector("qnnpack")]
-        # With another axis, equalization gets a ModelReport of its own: in a shared one the
-        # dynamic/static detector's axis-1 pre-observer may win (B12).
-        groups = [first + [equalization]] if case.axis is None else [first, [equalization]]
-        for detectors in groups:
-            calibrated, report, reports = run_report(case, detectors, 0.9)
-            result.update(convert(calibrated, reports))
-            if detectors is groups[0]:
-                result["qconfig_mapping"] = qconfig_mapping(calibrated, report)
-            if equalization in detectors:
-                result["equalization_mapping"] = equalization_mapping(calibrated, report)
-        calibrated, _, reports = run_report(case, [OutlierDetector(**axis_args(case))], 0.975)
-        result.update(convert(calibrated, reports))
-        result["observed_calls"] = observed_calls(calibrated)
-        if case.mode == "hooks":  # what the reference's own observers would have seen
-            prepared_fx = Case(case.name, case.model, case.batches)
-            result["model_report_observed_calls"] = observed_calls(
-                run_report(prepared_fx, [OutlierDetector()], 0.975)[0])
+        result = reference_result(case)
         with open(os.path.join(out_dir, f"{case.name}_reference.json"), "w") as f:
             json.dump(result, f, indent=1)
         names.append(case.name)

@@ -25,6 +25,7 @@
 
 #include <torch/script.h>
 
+#include "qreport/core/detect/analysis.h"
 #include "qreport/core/detect/detector.h"
 #include "qreport/core/detect/report.h"
 #include "qreport/core/render/visualizer.h"
@@ -47,9 +48,9 @@ class ModelReport {
 
   // What the detectors know about the model: layers and leaf modules; the analysed weights
   // from the first GenerateModelReport on (they are made then, see AnalyseWeights).
-  const ModelDescription& description() const { return description_; }
+  const ModelDescription& description() const { return analysis_.model(); }
   // The observers the detectors asked for, merged.
-  const std::vector<PointRequest>& requests() const { return requests_; }
+  const std::vector<PointRequest>& requests() const { return analysis_.requests(); }
 
   // Instruments a clone of the model; run calibration batches through the result.
   PreparedModel& PrepareDetailedCalibration();
@@ -76,11 +77,9 @@ class ModelReport {
   void AnalyseWeights();
 
   Model model_;  // a handle on the user's module, which is never modified
-  std::vector<std::unique_ptr<Detector>> detectors_;
   ModelReportOptions options_;
-  ModelDescription description_;
+  Analysis analysis_;
   std::vector<at::Tensor> weights_;  // keep the analysed weights the description views
-  std::vector<PointRequest> requests_;
   std::optional<PreparedModel> prepared_;
   std::optional<ObserverBank> state_;  // from UseState, or kept when observers are removed
   bool removed_ = false;

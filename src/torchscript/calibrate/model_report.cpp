@@ -1,7 +1,5 @@
 #include "qreport/torchscript/model_report.h"
 
-#include <set>
-
 #include "graph_utils.h"
 #include "qreport/core/error.h"
 #include "qreport/torchscript/weights.h"
@@ -23,32 +21,25 @@ std::optional<WeightScheme> WeightSchemeInModel(const Model& model, const LayerD
   return flag.toBool() ? WeightScheme::kPerChannel : WeightScheme::kPerTensor;
 }
 
+ModelDescription Describe(const Model& model, const LayerGraphOptions& options) {
+  const LayerGraph graph = LayerGraph::Build(model, options);
+  ModelDescription description;
+  description.path = model.path();
+  description.layers = graph.layers();
+  description.leaf_modules = graph.leaf_modules();
+  for (const LayerDescription& layer : description.layers) {
+    description.weight_scheme_in_model.push_back(WeightSchemeInModel(model, layer));
+  }
+  return description;
+}
+
 }  // namespace
 
 ModelReport::ModelReport(const Model& model, std::vector<std::unique_ptr<Detector>> detectors,
                          ModelReportOptions options)
-    : model_(model), detectors_(std::move(detectors)), options_(std::move(options)) {
-  QREPORT_CHECK(!detectors_.empty(), "a model report needs at least one detector");
-  std::set<std::string, std::less<>> names;
-  for (const auto& detector : detectors_) {
-    QREPORT_CHECK(names.insert(std::string(detector->name())).second,
-                  "detector '{}' is given twice", detector->name());
-  }
-  const LayerGraph graph = LayerGraph::Build(model_, options_.graph);
-  description_.path = model_.path();
-  description_.layers = graph.layers();
-  description_.leaf_modules = graph.leaf_modules();
-  for (const LayerDescription& layer : description_.layers) {
-    description_.weight_scheme_in_model.push_back(WeightSchemeInModel(model_, layer));
-  }
-  std::vector<PointRequest> all;
-  for (const auto& detector : detectors_) {
-    for (PointRequest& request : detector->RequestObservers(description_)) {
-      all.push_back(std::move(request));
-    }
-  }
-  requests_ = MergePointRequests(all);
-}
+    : model_(model),
+      options_(std::move(options)),
+      analysis_(Describe(model_, options_.graph), std::move(detectors), options_.current) {}
 
 PreparedModel& ModelReport::PrepareDetailedCalibration() {
   QREPORT_CHECK(!prepared_ && !removed_ && !state_,
@@ -56,7 +47,7 @@ PreparedModel& ModelReport::PrepareDetailedCalibration() {
                 "generate the report");
   PrepareOptions prepare;
   prepare.graph = options_.graph;
-  prepare.points = requests_;
+  prepare.points = analysis_.requests();
   prepared_.emplace(PreparedModel::Prepare(model_, prepare));
   return *prepared_;
 }
@@ -66,13 +57,7 @@ void ModelReport::UseState(ObserverBank state) {
   const ModelIdentity ours{model_.fingerprint(), model_.path()};
   QREPORT_CHECK(state.model() == ours, "{}: the state belongs to another model ({})", model_.path(),
                 state.model().path);
-  for (const PointRequest& request : requests_) {
-    QREPORT_CHECK(state.SlotServing(request).has_value(),
-                  "the state has no observer for {} with the statistics the detectors need "
-                  "(axis {}, percentile {}); calibrate again with the same detectors and options",
-                  ToString(request.key), request.options.channel_axis,
-                  request.options.comp_percentile);
-  }
+  analysis_.CheckServes(state, "the state");
   state_ = std::move(state);
 }
 
@@ -89,14 +74,8 @@ const Report& ModelReport::GenerateModelReport(bool remove_inserted_observers) {
                 "the observers were removed by an earlier GenerateModelReport(true); the report "
                 "it generated is still available");
   const ObserverBank& bank = Statistics();
-  QREPORT_CHECK_KIND(bank.batches() > 0, ErrorKind::kBadData,
-                     "{}: no calibration batches have run, so there is nothing to report on",
-                     model_.path());
-  Report report{model_.path(), bank.batches(), {}};
   AnalyseWeights();
-  const AnalysisContext context{description_, bank, options_.current};
-  for (const auto& detector : detectors_) report.detectors.push_back(detector->Analyze(context));
-  report_ = std::move(report);
+  report_ = analysis_.Run(bank);
   if (remove_inserted_observers) {
     if (!state_) state_ = prepared_->bank();
     prepared_.reset();
@@ -109,13 +88,15 @@ const Report& ModelReport::GenerateModelReport(bool remove_inserted_observers) {
 // copies (45 MB for resnet18), and held through calibration they would add that much to its
 // peak memory.
 void ModelReport::AnalyseWeights() {
-  if (!description_.weights.empty()) return;
-  for (const LayerDescription& layer : description_.layers) {
+  if (!weights_.empty() || description().layers.empty()) return;
+  std::vector<TensorView> views;
+  for (const LayerDescription& layer : description().layers) {
     at::Tensor weight = AnalysedWeight(model_, layer);
     at::Tensor converted;
-    description_.weights.push_back(ViewOf(weight, converted));
+    views.push_back(ViewOf(weight, converted));
     weights_.push_back(converted.defined() ? converted : weight);
   }
+  analysis_.SetWeights(std::move(views));
 }
 
 const Report& ModelReport::RequireReport(const char* what) const {
@@ -124,11 +105,11 @@ const Report& ModelReport::RequireReport(const char* what) const {
 }
 
 QConfigMapping ModelReport::GenerateQConfigMapping() const {
-  return RecommendQConfigMapping(description_, RequireReport("QConfig mapping"), options_.current);
+  return RecommendQConfigMapping(description(), RequireReport("QConfig mapping"), options_.current);
 }
 
 nlohmann::ordered_json ModelReport::GenerateEqualizationMapping() const {
-  return RecommendEqualizationMapping(description_, RequireReport("equalization mapping"));
+  return RecommendEqualizationMapping(description(), RequireReport("equalization mapping"));
 }
 
 Visualizer ModelReport::GenerateVisualizer() const {

@@ -54,7 +54,6 @@ CallKey CallKeyOf(const Node* node) {
   key.resize(module_frames);  // frames inside the module's own code do not matter
   return key;
 }
-
 }  // namespace
 
 std::vector<LeafModuleCalls> FindLeafModules(const std::shared_ptr<torch::jit::Graph>& graph,
@@ -73,6 +72,7 @@ std::vector<LeafModuleCalls> FindLeafModules(const std::shared_ptr<torch::jit::G
   // module or another call site begins. Constants and attribute reads (the caller fetching
   // the submodule) belong to nobody.
   LeafModuleCalls* current = nullptr;
+  LeafModuleCalls* interrupted = nullptr;
   const torch::jit::Block* current_block = nullptr;
   CallKey current_key;
   std::unordered_set<const Node*> in_call;
@@ -82,10 +82,22 @@ std::vector<LeafModuleCalls> FindLeafModules(const std::shared_ptr<torch::jit::G
     auto found = path ? index.find(*path) : index.end();
     LeafModuleCalls* owner = found == index.end() ? nullptr : &leaves[found->second];
     if (owner == nullptr) {
+      // Some nodes of a call read as root code after inlining: they lost their call stack
+      // (the prim::If and raise of BatchNorm's _check_input_dim) or keep only free-function
+      // frames (F.batch_norm's _verify_batch_size). A call they interrupt goes on when the
+      // same module continues at the same call site (root code cannot sit between two calls
+      // of one site); code of another module ends it.
+      if (!path || !path->empty()) {
+        interrupted = nullptr;
+      } else if (current != nullptr && !current_key.empty()) {
+        interrupted = current;
+      }
       current = nullptr;
       continue;
     }
     CallKey key = CallKeyOf(node);
+    if (current == nullptr && interrupted == owner && key == current_key) current = owner;
+    interrupted = nullptr;
     const bool same_call = owner == current && key == current_key &&
                            (node->owningBlock() == current_block || NestedIn(node, in_call));
     if (!same_call) {

@@ -72,6 +72,28 @@ TEST(ModelReportTest, AllFourDetectorsReportOnEveryLayerOfACnn) {
   ExpectErrorMentioning([&] { report.GenerateModelReport(false); }, "observers were removed");
 }
 
+// A scripted BatchNorm's code reads partly as root code after inlining (its input check's
+// prim::If lost the call stack); that must not split one call into two, which made the
+// outlier detector observe every BatchNorm input twice per batch.
+TEST(ModelReportTest, EveryLeafIsObservedOncePerCall) {
+  const Model model = Model::Load(FixturePath("conv_bn_relu.pt"));
+  std::vector<std::unique_ptr<Detector>> detectors;
+  detectors.push_back(MakeOutlierDetector({}));
+  ModelReport report(model, std::move(detectors));
+  PreparedModel& prepared = report.PrepareDetailedCalibration();
+  torch::manual_seed(0);
+  for (int i = 0; i < 3; ++i) prepared.Forward({torch::randn({2, 3, 8, 8})});
+  const Report& result = report.GenerateModelReport(true);
+  ASSERT_FALSE(result.detectors[0].findings.empty());
+  bool saw_batch_norm = false;
+  for (const Finding& finding : result.detectors[0].findings) {
+    const auto& outlier = std::get<OutlierFinding>(finding);
+    EXPECT_EQ(outlier.total_batches, 3) << outlier.fqn << " (" << outlier.module_type << ")";
+    saw_batch_norm |= outlier.module_type.find("BatchNorm") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_batch_norm);
+}
+
 TEST(ModelReportTest, CallsOutOfOrderAreClearErrors) {
   const Model model = Model::Load(FixturePath("mlp.pt"));
   ModelReport report(model, AllDetectors());

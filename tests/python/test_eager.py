@@ -1,0 +1,178 @@
+"""The eager front-end: layers and fusion found on the module tree and the data flow, the
+user's model left exactly as it was, functional layers, and the errors a user meets."""
+
+import json
+import os
+
+import pytest
+import torch
+import torch.nn as nn
+
+import qreport
+from models import (ConvBnRelu, DataDependent, Mlp, NoLayers, Residual, Twice, batches,
+                    encoder_layer)
+
+
+def layers_of(report):
+    return list(report.to_dict()["per_channel_detector"])
+
+
+def hooks_of(model):
+    return [(name, dict(m._forward_hooks), dict(m._forward_pre_hooks))
+            for name, m in model.named_modules()]
+
+
+def test_conv_bn_relu_fuses_and_the_post_point_is_after_the_relu():
+    model = ConvBnRelu().eval()
+    data = batches((2, 3, 8, 8))
+    report = qreport.analyze(model, data, detectors=["dynamic_static"], progress=False)
+    finding = report.modules["conv"].dynamic_static
+    # The post observer saw relu(bn(conv(x))): its batch-to-epoch ratio, computed by hand.
+    with torch.no_grad():
+        outs = [torch.relu(model.bn(model.conv(b))) for b in data]
+    ranges = [float(o.max() - o.min()) for o in outs]
+    epoch = float(max(o.max() for o in outs) - min(o.min() for o in outs))
+    assert finding.output_ratio == pytest.approx(sum(ranges) / len(ranges) / epoch, rel=1e-6)
+    assert "bn" not in report.modules  # a folded BatchNorm is not a layer of its own
+
+
+def test_the_folded_weight_is_analysed():
+    model = ConvBnRelu().eval()
+    report = qreport.analyze(model, batches((2, 3, 8, 8)), detectors=["input_weight_equalization"],
+                             progress=False)
+    values = report.modules["conv"].equalization.values
+    bn = model.bn
+    scale = bn.weight.detach() * torch.rsqrt(bn.running_var + bn.eps)
+    folded = model.conv.weight.detach() * scale.reshape(-1, 1, 1, 1)
+    per_in = folded.transpose(0, 1).flatten(1)
+    assert values["weight_per_channel_max"] == pytest.approx(per_in.max(1).values.tolist(), rel=1e-6)
+
+
+def test_an_in_place_add_between_batchnorm_and_relu_stops_the_fusion():
+    model = Residual().eval()
+    data = batches((2, 4, 6, 6))
+    report = qreport.analyze(model, data, detectors=["dynamic_static"], progress=False)
+    with torch.no_grad():
+        outs = [model.bn(model.conv(b)) for b in data]  # folded BN, no ReLU, no residual
+    ranges = [float(o.max() - o.min()) for o in outs]
+    epoch = float(max(o.max() for o in outs) - min(o.min() for o in outs))
+    assert report.modules["conv"].dynamic_static.output_ratio == pytest.approx(
+        sum(ranges) / len(ranges) / epoch, rel=1e-6)
+
+
+def test_the_model_is_left_as_it_was():
+    model = ConvBnRelu().train()
+    x = torch.randn(2, 3, 8, 8)
+    before_hooks = hooks_of(model)
+    before_state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    with torch.no_grad():
+        before_out = model(x)
+    model.train()
+    qreport.analyze(model, batches((2, 3, 8, 8)), progress=False)
+    assert hooks_of(model) == before_hooks
+    assert model.training and all(m.training for m in model.modules())
+    after_state = model.state_dict()
+    assert before_state.keys() == after_state.keys()
+    for key, value in before_state.items():
+        assert torch.equal(value, after_state[key]), key
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x), before_out)
+
+
+def test_a_module_called_twice_feeds_one_observer():
+    model = Twice().eval()
+    data = batches((4, 10), count=3)
+    report = qreport.analyze(model, data, detectors=["outlier"], progress=False)
+    assert report.modules["fc"].outlier.values["outlier_detection_total_batches"] == 6
+
+
+def test_a_model_fx_cannot_trace_is_analysed():
+    model = DataDependent().eval()
+    with pytest.raises(Exception):
+        torch.fx.symbolic_trace(model)
+    report = qreport.analyze(model, [torch.ones(2, 8), -torch.ones(2, 8)] * 2, progress=False)
+    assert layers_of(report) == ["a", "b"]
+
+
+def test_multi_head_attention_projections_are_found():
+    model = encoder_layer()
+    report = qreport.analyze(model, batches((2, 5, 16), count=3), progress=False)
+    assert layers_of(report) == ["self_attn", "self_attn.out_proj", "linear1", "linear2"]
+    assert report.summary.functional_layers == ["self_attn.in_proj_weight",
+                                                "self_attn.out_proj.weight"]
+
+
+def test_labels_of_a_labelled_loader_are_dropped_and_dicts_are_keyword_arguments():
+    model = Mlp().eval()
+    pairs = [(torch.randn(3, 12), torch.tensor([0, 1, 2])) for _ in range(3)]
+    assert qreport.analyze(model, pairs, progress=False).batches == 3
+    dicts = [{"x": torch.randn(3, 12)} for _ in range(2)]
+    assert qreport.analyze(model, dicts, progress=False).batches == 2
+
+
+def test_observe_in_the_users_own_loop():
+    model = Mlp().eval()
+    data = batches((3, 12), count=4)
+    with qreport.observe(model, data[0]) as obs:
+        with torch.no_grad():
+            for b in data:
+                model(b)
+    assert hooks_of(model) == hooks_of(Mlp())
+    assert obs.report().to_json() == qreport.analyze(model, data, progress=False).to_json()
+
+
+def test_an_unknown_detector_is_named():
+    with pytest.raises(qreport.InvalidArgumentError, match="no_such_detector"):
+        qreport.analyze(Mlp(), batches((3, 12)), detectors=["no_such_detector"], progress=False)
+
+
+def test_a_rejected_batch_names_its_index():
+    data = batches((3, 12), count=2) + [torch.randn(3, 7)]
+    with pytest.raises(qreport.BadDataError, match="batch 2"):
+        qreport.analyze(Mlp(), data, progress=False)
+
+
+def test_no_data_is_an_error():
+    with pytest.raises(qreport.BadDataError, match="no batch"):
+        qreport.analyze(Mlp(), [], progress=False)
+
+
+def test_nan_activations_are_counted_not_folded_in():
+    data = batches((3, 12), count=3)
+    data[1][0, 0] = float("nan")
+    report = qreport.analyze(Mlp(), data, detectors=["dynamic_static"], progress=False)
+    # One NaN in the input; it spreads over the whole row of fc1's 16 outputs.
+    assert "left out NaN/Inf values: 1 in the input, 16 in the output" in report.text()
+    assert report.modules["fc1"].dynamic_static.output_ratio is not None
+
+
+def test_a_model_without_layers_reports_so():
+    report = qreport.analyze(NoLayers(), batches((2, 3)), detectors=["per_channel"],
+                             progress=False)
+    assert "no modules to analyse" in report.text()
+
+
+def test_save_writes_the_clis_files_and_a_qconfig_mapping(tmp_path):
+    model = ConvBnRelu().eval()
+    report = qreport.analyze(model, batches((2, 3, 8, 8)), progress=False)
+    written = report.save(str(tmp_path / "out"))
+    names = {os.path.basename(p) for p in written}
+    assert {"report.json", "report.html", "qconfig_mapping.json", "qconfig_mapping.py",
+            "equalization_mapping.json", "tensor_table.csv", "channel_table.csv"} <= names
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["batches"] == 6
+    assert not [p for p in os.listdir(tmp_path / "out") if p.endswith(".tmp")]
+    mapping = report.qconfig_mapping()
+    from torch.ao.quantization import QConfigMapping
+
+    assert isinstance(mapping, QConfigMapping)
+
+
+def test_save_into_an_unwritable_place_writes_nothing(tmp_path):
+    report = qreport.analyze(Mlp(), batches((3, 12)), progress=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(qreport.QreportIOError, match="output directory"):
+        report.save(str(blocker))
+    assert blocker.read_text() == "x"
