@@ -18,6 +18,8 @@ VENV ?= .venv
 VENV_PYTHON = $(VENV)/bin/python
 SYSTEM_VENV ?= .venv-system
 SYSTEM_VENV_PYTHON = $(SYSTEM_VENV)/bin/python
+VISION_VENV ?= .venv-vision
+VISION_VENV_PYTHON = $(VISION_VENV)/bin/python
 CMAKE_FLAGS ?=
 BENCH_BUILD ?= build-bench
 BENCH_FLAGS ?=
@@ -32,6 +34,7 @@ deps:
 	@scripts/install-deps
 	@scripts/setup-venv
 	@scripts/setup-venv --system
+	@scripts/setup-venv --vision
 
 $(BUILD)/build.ninja: CMakeLists.txt | deps
 	@cmake -S . -B $(BUILD) -G Ninja -DQREPORT_FIXTURE_PYTHON=$(PYTHON) \
@@ -68,17 +71,18 @@ test-builds-agree: build $(WHEEL_BUILD)/build.ninja
 		$(VENV_PYTHON) -m pytest -q tests/platform
 
 # The Python package, built by pip (scikit-build-core, nanobind) into each environment: .venv
-# (torch 2.13 from the index) and .venv-system (Debian's python3-torch). Build directories
-# persist in build-python/, so a second install recompiles only what changed.
+# (torch 2.13 from the index), .venv-system (Debian's python3-torch) and .venv-vision (torch
+# 2.14.1 with torchvision). Build directories persist in build-python/, so a second install
+# recompiles only what changed; .venv and .venv-vision share one (the same Python).
 python-install: deps
-	@echo "== the Python package: installing into $(VENV) and $(SYSTEM_VENV)"
-	@$(VENV_PYTHON) -m pip install -q --disable-pip-version-check --no-build-isolation \
-		--config-settings=build-dir=build-python/venv . >build-python-venv.log 2>&1 || \
-		{ tail -n 40 build-python-venv.log; exit 1; }
-	@$(SYSTEM_VENV_PYTHON) -m pip install -q --disable-pip-version-check --no-build-isolation \
-		--config-settings=build-dir=build-python/system . >build-python-system.log 2>&1 || \
-		{ tail -n 40 build-python-system.log; exit 1; }
-	@rm -f build-python-venv.log build-python-system.log
+	@echo "== the Python package: installing into $(VENV), $(SYSTEM_VENV) and $(VISION_VENV)"
+	@for env in $(VENV):venv $(SYSTEM_VENV):system $(VISION_VENV):venv; do \
+		dir=$${env%%:*}; build=$${env##*:}; \
+		$$dir/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation \
+			--config-settings=build-dir=build-python/$$build . >build-python-$$build.log 2>&1 || \
+			{ tail -n 40 build-python-$$build.log; exit 1; }; \
+		rm -f build-python-$$build.log; \
+	done
 
 # Each environment's tests compare with the CLI built against the same torch version
 # (QREPORT_CLI) and run the reference that torch ships.
@@ -90,6 +94,9 @@ test-python: python-install build $(WHEEL_BUILD)/build.ninja
 	@echo "== the Python package under Debian's torch"
 	@cd tests/python && QREPORT_CLI=$(abspath $(BUILD))/qreport \
 		$(abspath $(SYSTEM_VENV_PYTHON)) -m pytest -q -p no:cacheprovider .
+	@echo "== the README's Python example (torch 2.14.1, torchvision, torchao)"
+	@cd tests/python && $(abspath $(VISION_VENV_PYTHON)) -m pytest -q -p no:cacheprovider \
+		test_readme_example.py
 
 demo: build
 	@$(PYTHON) examples/export_example.py $(BUILD)/demo

@@ -193,6 +193,21 @@ void BindAnalysis(nb::module_& m) {
           "Folds one activation into the observers at `slots`, reading the tensor's own memory "
           "(no copy). The GIL is released meanwhile.")
       .def(
+          "observe_through",
+          [](ObserverBank& bank, size_t slot, size_t input_slot, float low, float high) {
+            QREPORT_CHECK(slot < bank.size() && input_slot < bank.size() && slot != input_slot,
+                          "observer slots {} <- {} out of range ({} observers)", slot,
+                          input_slot, bank.size());
+            ClampMap map;
+            map.low = low;
+            map.high = high;
+            return bank.ObserveThrough(slot, input_slot, map);
+          },
+          nb::arg("slot"), nb::arg("input_slot"), nb::arg("low"), nb::arg("high"),
+          "Folds into `slot` the batch `input_slot` saw last, mapped through clamp(x, low, "
+          "high), without reading a tensor; False (nothing changed) where that would not be "
+          "exact, and the caller observes the tensor itself.")
+      .def(
           "issues",
           [](const ObserverBank& bank, size_t slot) {
             const ObserverIssues& issues = bank.state(slot).issues();

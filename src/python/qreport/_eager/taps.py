@@ -3,15 +3,24 @@
 copy. The model is never changed: hooks are removed when the taps close, and a tensor is only
 read, never replaced.
 
-A fused layer's post point is observed where the fused chain ends: after its BatchNorm (found
-at run time by tensor identity, as discovery found it), and, when a ReLU fuses, on
-``relu(x)`` of that output, which is what the fused kernel would emit; computing it here
-means the ReLU module needs no hook, whether in place or not.
+Each module that needs observing gets one pre-hook and one forward hook, which do in order:
+- before the call: match the input against a fused chain in progress (a BatchNorm or ReLU
+  that folds into the layer before it, found by tensor identity and version as discovery
+  found it), then observe the input (a layer's pre point, a leaf's for the outlier detector);
+- after it: note how a clamp leaf's output derives from its input (below), hand a layer's
+  output on (to its folded BatchNorm or fused ReLU, or to its post point), and finish a chain.
+
+Reuse: a tensor observed once, or the output of ReLU/ReLU6/Hardtanh whose input was observed,
+is not read again where the core can derive the statistics exactly (ObserverBank's
+ObserveThrough: clamp keeps every value's rank, so min, max and quantiles map through it).
+Where it cannot, the tensor is read as usual.
 """
 
 from __future__ import annotations
 
+import math
 import weakref
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -21,6 +30,34 @@ from .. import _core
 from .discovery import Discovery
 from .functions import COMPOSITES, LAYER_FUNCTIONS, layer_call_arguments
 from .tensors import first_tensor
+
+INF = math.inf
+
+
+def clamp_bounds(module: torch.nn.Module) -> Optional[Tuple[float, float]]:
+    if isinstance(module, torch.nn.ReLU):
+        return 0.0, INF
+    if isinstance(module, torch.nn.Hardtanh):  # ReLU6 too
+        return float(module.min_val), float(module.max_val)
+    return None
+
+
+@dataclass
+class _ModuleTap:
+    pre_slots: List[int] = field(default_factory=list)
+    layer: Optional[int] = None  # the layer this module computes (not functional)
+    batch_norm: bool = False  # folds into some layer
+    relu: bool = False  # a ReLU module that fuses into some layer
+    clamp: Optional[Tuple[float, float]] = None  # a clamp leaf whose input is observed
+
+
+@dataclass
+class _Derived:
+    ref: weakref.ref
+    version: int
+    sources: List[Tuple[int, int]]  # (input slot, its update count when this was noted)
+    low: float
+    high: float
 
 
 class Taps:
@@ -34,12 +71,15 @@ class Taps:
         self._slots: Dict[Tuple[str, str], List[int]] = {}
         for slot in range(bank.size):
             self._slots.setdefault(bank.key(slot), []).append(slot)
+        self._updates = [0] * bank.size
         self._handles: list = []
         self._mode: Optional[_CalibrationMode] = None
         self._chain: Dict[int, Tuple[weakref.ref, int, int]] = {}  # id -> (ref, version, layer)
-        self._bn_calls: Dict[int, List[Optional[int]]] = {}  # id(bn module) -> layer stack
+        self._chain_calls: Dict[int, List[Optional[int]]] = {}  # id(module) -> layer stack
+        self._derived: Dict[int, _Derived] = {}
         self._sites: Dict[int, int] = {}
         self.host_copies = 0  # activations copied from another device to be read
+        self.derived_updates = 0  # observations made without reading the tensor
         self.forward_calls = 0
         self._fusions = [layer.fusion() for layer in discovery.layers]
         self._functional: Dict[int, int] = {
@@ -71,27 +111,40 @@ class Taps:
             handle.remove()
         self._handles.clear()
         self._chain.clear()
+        self._derived.clear()
+
+    def _plan(self) -> Dict[str, _ModuleTap]:
+        modules = dict(self._model.named_modules())
+        taps: Dict[str, _ModuleTap] = {}
+
+        def tap(fqn: str) -> _ModuleTap:
+            return taps.setdefault(fqn, _ModuleTap())
+
+        for index, layer in enumerate(self._discovery.layers):
+            fusion = self._fusions[index]
+            if not layer.functional:
+                tap(layer.fqn).layer = index
+                tap(layer.fqn).pre_slots = self._slots.get((layer.fqn, "pre"), [])
+            if fusion.batch_norm is not None:
+                tap(fusion.batch_norm).batch_norm = True
+            if fusion.relu and fusion.relu_fqn:
+                tap(fusion.relu_fqn).relu = True
+        for leaf in self._discovery.leaves:
+            slots = self._slots.get((leaf.fqn, "pre"), [])
+            if not slots:
+                continue
+            tap(leaf.fqn).pre_slots = slots
+            tap(leaf.fqn).clamp = clamp_bounds(modules[leaf.fqn])
+        return taps
 
     def _install(self) -> None:
         modules = dict(self._model.named_modules())
-        pre_points = set()
-        for layer_index, layer in enumerate(self._discovery.layers):
-            if layer.functional:
-                continue
-            pre_points.add(layer.fqn)
-            self._handles.append(layer.owner.register_forward_hook(
-                self._layer_post_hook(layer_index)))
-            bn = self._fusions[layer_index].batch_norm
-            if bn is not None and id(modules[bn]) not in self._bn_calls:
-                self._bn_calls[id(modules[bn])] = []
-                self._handles.append(modules[bn].register_forward_pre_hook(self._bn_pre_hook))
-                self._handles.append(modules[bn].register_forward_hook(self._bn_post_hook))
-        pre_points.update(leaf.fqn for leaf in self._discovery.leaves)
-        for fqn in pre_points:
-            slots = self._slots.get((fqn, "pre"))
-            if slots:
-                self._handles.append(modules[fqn].register_forward_pre_hook(
-                    self._pre_hook(slots)))
+        for fqn, plan in self._plan().items():
+            module = modules[fqn]
+            self._chain_calls[id(module)] = []
+            self._handles.append(module.register_forward_pre_hook(self._pre_hook(plan)))
+            if plan.layer is not None or plan.batch_norm or plan.relu or plan.clamp:
+                self._handles.append(module.register_forward_hook(self._post_hook(plan)))
         self._handles.append(self._model.register_forward_pre_hook(self._start_forward))
         self._handles.append(self._model.register_forward_hook(self._end_forward))
         if self._discovery.needs_mode:
@@ -102,69 +155,108 @@ class Taps:
     def observe(self, slots: List[int], tensor: Optional[torch.Tensor], site: int = 0) -> None:
         if tensor is None or not slots:
             return
-        tensor = tensor.detach()
-        if tensor.device.type != "cpu":
-            tensor = tensor.cpu()
+        derived = self._derived.get(id(tensor))
+        if derived is not None and derived.ref() is tensor and derived.version == tensor._version:
+            slots = [s for s in slots if not self._through(s, derived)]
+            if not slots:
+                return
+        read = tensor.detach()
+        if read.device.type != "cpu":
+            read = read.cpu()
             self.host_copies += 1
-        self._bank.observe(slots, tensor, site)
+        self._bank.observe(slots, read, site)
+        for slot in slots:
+            self._updates[slot] += 1
+        self._derived[id(tensor)] = _Derived(weakref.ref(tensor), tensor._version,
+                                             [(s, self._updates[s]) for s in slots], -INF, INF)
+
+    def _through(self, slot: int, derived: _Derived) -> bool:
+        for source, count in derived.sources:
+            if source != slot and self._updates[source] == count and \
+                    self._bank.observe_through(slot, source, derived.low, derived.high):
+                self._updates[slot] += 1
+                self.derived_updates += 1
+                return True
+        return False
 
     def _start_forward(self, _module, _args) -> None:
         self._chain.clear()
+        self._derived.clear()
         self._sites.clear()
 
     def _end_forward(self, _module, _args, _output) -> None:
         self.forward_calls += 1
         self._bank.add_batches(1)
-
-    def _pre_hook(self, slots: List[int]):
-        def hook(module, args):
-            self.observe(slots, first_tensor(args))
-        return hook
+        self._derived.clear()
 
     def _site(self, layer_index: int) -> int:
         site = self._sites.get(layer_index, 0)
         self._sites[layer_index] = site + 1
         return site
 
+    def _pre_hook(self, plan: _ModuleTap):
+        def hook(module, args):
+            x = first_tensor(args)
+            if plan.batch_norm or plan.relu:
+                entry = self._chain.pop(id(x), None) if x is not None else None
+                layer = None
+                if entry is not None and entry[0]() is x and entry[1] == x._version:
+                    layer = entry[2]
+                self._chain_calls[id(module)].append(layer)
+            if plan.pre_slots:
+                self.observe(plan.pre_slots, x)
+        return hook
+
+    def _post_hook(self, plan: _ModuleTap):
+        def hook(module, args, output):
+            if plan.clamp is not None and isinstance(output, torch.Tensor):
+                self._note_clamp(plan, first_tensor(args), output)
+            if plan.layer is not None:
+                self.layer_output(plan.layer, output)
+            if plan.batch_norm or plan.relu:
+                stack = self._chain_calls[id(module)]
+                layer = stack.pop() if stack else None
+                if layer is not None and isinstance(output, torch.Tensor):
+                    self._chain_step(layer, output, after_relu=plan.relu)
+        return hook
+
+    def _note_clamp(self, plan: _ModuleTap, x: Optional[torch.Tensor], y: torch.Tensor) -> None:
+        """y = clamp(x): observers of y can be derived from those of x that saw it."""
+        if x is None:
+            return
+        low, high = plan.clamp
+        self._derived[id(y)] = _Derived(weakref.ref(y), y._version,
+                                        [(s, self._updates[s]) for s in plan.pre_slots],
+                                        low, high)
+
     def layer_output(self, layer_index: int, output) -> None:
         """A call of layer `layer_index` returned `output`: observe it, or wait for the
-        BatchNorm that folds into it."""
+        BatchNorm or ReLU module that fuses into it."""
         if not isinstance(output, torch.Tensor):
             return
+        self._site(layer_index)
         fusion = self._fusions[layer_index]
-        site = self._site(layer_index)
-        if fusion.batch_norm is not None:
+        if fusion.batch_norm is not None or (fusion.relu and fusion.relu_fqn):
             self._chain[id(output)] = (weakref.ref(output), output._version, layer_index)
             return
-        self._observe_post(layer_index, output, site)
+        self._observe_post(layer_index, output)
 
-    def _observe_post(self, layer_index: int, value: torch.Tensor, site: int = 0) -> None:
+    def _chain_step(self, layer_index: int, output: torch.Tensor, after_relu: bool) -> None:
+        fusion = self._fusions[layer_index]
+        if not after_relu and fusion.relu and fusion.relu_fqn:
+            self._chain[id(output)] = (weakref.ref(output), output._version, layer_index)
+            return
+        self._observe_post(layer_index, output, relu_applied=after_relu)
+
+    def _observe_post(self, layer_index: int, value: torch.Tensor,
+                      relu_applied: bool = False) -> None:
         layer = self._discovery.layers[layer_index]
         slots = self._slots.get((layer.fqn, "post"))
         if not slots:
             return
-        if self._fusions[layer_index].relu:
-            value = torch.relu(value)
-        self.observe(slots, value, site)
-
-    def _layer_post_hook(self, layer_index: int):
-        def hook(module, args, output):
-            self.layer_output(layer_index, output)
-        return hook
-
-    def _bn_pre_hook(self, module, args) -> None:
-        x = first_tensor(args)
-        entry = self._chain.pop(id(x), None) if x is not None else None
-        layer = None
-        if entry is not None and entry[0]() is x and entry[1] == x._version:
-            layer = entry[2]
-        self._bn_calls[id(module)].append(layer)
-
-    def _bn_post_hook(self, module, args, output) -> None:
-        stack = self._bn_calls[id(module)]
-        layer = stack.pop() if stack else None
-        if layer is not None and isinstance(output, torch.Tensor):
-            self._observe_post(layer, output)
+        if self._fusions[layer_index].relu and not relu_applied:
+            value = torch.relu(value)  # a functional ReLU fuses: what the fused kernel emits
+        self.observe(slots, value)
 
 
 class _CalibrationMode(TorchFunctionMode):
