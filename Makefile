@@ -7,7 +7,8 @@
 #                    and the Python package, under .venv's torch and Debian's
 #   make test-debian / make test-wheel / make test-builds-agree / make test-python   one step
 #   make core-test   the torch-free core alone (no LibTorch needed)
-#   make bench       qreport against plain inference and PyTorch's reference; writes bench/RESULTS.md
+#   make bench       qreport against plain inference and PyTorch's reference; writes bench/RESULTS.md,
+#                    and the Python package's rows (eager models) to bench/RESULTS_PYTHON.md
 
 BUILD ?= build
 WHEEL_BUILD ?= build-wheel
@@ -119,6 +120,8 @@ bench: deps
 		-DQREPORT_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target qreport_model_report_bench
 	@$(PYTHON) bench/run_bench.py --build-dir $(BENCH_BUILD) --out bench/RESULTS.md $(BENCH_FLAGS)
+	@$(MAKE) --no-print-directory python-install
+	@$(VISION_VENV_PYTHON) bench/python_bench.py --out bench/RESULTS_PYTHON.md
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

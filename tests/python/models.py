@@ -88,3 +88,28 @@ def encoder_layer():
 def batches(shape, count=6, scale_growth=1.0, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return [torch.randn(*shape, generator=gen) * (scale_growth ** i) for i in range(count)]
+
+
+class Fusable(nn.Module):
+    """conv+bn+relu and linear+relu, to be fused by fuse_modules into torch.nn.intrinsic
+    containers (ConvReLU2d with the BatchNorm folded, LinearReLU)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3)
+        self.bn = nn.BatchNorm2d(6)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(6 * 6 * 6, 8)
+        self.relu2 = nn.ReLU()
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = torch.flatten(self.relu(self.bn(self.conv(x))), 1)
+        return self.out(self.relu2(self.fc(x)))
+
+
+def fused_intrinsic():
+    from torch.ao.quantization import fuse_modules
+
+    model = Fusable().eval()
+    return fuse_modules(model, [["conv", "bn", "relu"], ["fc", "relu2"]])

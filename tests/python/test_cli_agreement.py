@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import qreport
-from models import ConvBnRelu, Mlp, Residual, Twice, batches, encoder_layer
+from models import (ConvBnRelu, Mlp, Residual, Twice, batches, encoder_layer,
+                    fused_intrinsic)
 
 CASES = {
     "conv_bn_relu": (ConvBnRelu, (2, 3, 8, 8), 1.0),
@@ -19,6 +20,7 @@ CASES = {
     "residual": (Residual, (2, 4, 6, 6), 1.0),
     "twice": (Twice, (4, 10), 2.5),
     "encoder_layer": (encoder_layer, (2, 5, 16), 1.3),
+    "fused_intrinsic": (fused_intrinsic, (2, 3, 8, 8), 1.0),
 }
 
 

@@ -214,8 +214,10 @@ class _Discoverer:
             self.pending.append(([self.tokens.of(t) for t in tensors],
                                   self.tokens.of(first) if first is not None else None))
             fqn = self.names.get(id(module), "")
+            # nn.Identity (what fuse_modules leaves where a BatchNorm or ReLU was) computes
+            # nothing, and vanishes from TorchScript graphs: not a leaf to analyse.
             if next(iter(module.children()), None) is None and not is_observer(module) \
-                    and fqn not in self.leaf_calls:
+                    and not isinstance(module, torch.nn.Identity) and fqn not in self.leaf_calls:
                 self.leaf_calls[fqn] = Leaf(fqn, module, tensor_count(args))
 
     def post_hook(self, module, args, *rest):
