@@ -29,16 +29,10 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_models  # noqa: E402
 import qreport  # noqa: E402
+import reference_bench  # noqa: E402
+from reference_bench import peak_rss_kib  # noqa: E402
 
 DEFAULT_MODELS = ["resnet18", "mobilenet_v2", "transformer"]
-
-
-def peak_rss_kib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM")
 
 
 def run_plain(model, batches):
@@ -70,8 +64,6 @@ def memory(name, side):
 
 
 def bench(name, repetitions):
-    import reference_bench
-
     model, batches = bench_models.build(name), bench_models.batches(name)
     n = len(batches)
     run_plain(model, batches[:1])

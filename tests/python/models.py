@@ -1,8 +1,16 @@
 """Small eager models the tests share."""
 
+import os
+import sys
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# The MLP (12 -> 16 -> ReLU -> 5) and the module called twice are the reference cases'.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                "reference"))
+from detector_reference import Mlp, Twice  # noqa: E402,F401
 
 
 class ConvBnRelu(nn.Module):
@@ -40,17 +48,6 @@ class Residual(nn.Module):
         return self.relu(out)
 
 
-class Mlp(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(12, 16)
-        self.relu = nn.ReLU()
-        self.fc2 = nn.Linear(16, 5)
-
-    def forward(self, x):
-        return self.fc2(self.relu(self.fc1(x)))
-
-
 class DataDependent(nn.Module):
     """Control flow on the data: FX cannot trace it; qreport analyses it all the same."""
 
@@ -63,17 +60,6 @@ class DataDependent(nn.Module):
         if x.sum() > 0:
             return self.b(torch.relu(self.a(x)))
         return self.b(x)
-
-
-class Twice(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(10, 10)
-        self.out = nn.Linear(10, 4)
-
-    def forward(self, x):
-        y = torch.clamp(self.fc(x), -2.0, 2.0)
-        return self.out(self.fc(y) * 0.5)
 
 
 class NoLayers(nn.Module):

@@ -176,3 +176,42 @@ def test_save_into_an_unwritable_place_writes_nothing(tmp_path):
     with pytest.raises(qreport.QreportIOError, match="output directory"):
         report.save(str(blocker))
     assert blocker.read_text() == "x"
+
+
+def test_the_observers_use_torchs_thread_count_and_leave_it_alone():
+    from qreport import _core
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        report = qreport.analyze(Mlp(), batches((3, 12)), progress=False)
+        assert report.summary.threads == 1 and _core.get_num_threads() == 1
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+class _AttentionThenRelu(nn.Module):
+    """A functional layer (the mode is on) followed by a functional in-place ReLU, and a
+    module Linear followed by F.relu: the post points are after the ReLUs."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        a = self.attn(x, x, x, need_weights=False)[0]
+        return torch.nn.functional.relu(self.fc(a), inplace=True)
+
+
+def test_a_functional_relu_after_a_layer_fuses_under_the_mode():
+    model = _AttentionThenRelu().eval()
+    data = batches((2, 4, 8), count=3)
+    report = qreport.analyze(model, data, detectors=["dynamic_static"], progress=False)
+    with torch.no_grad():
+        outs = [model(b) for b in data]
+    ranges = [float(o.max() - o.min()) for o in outs]
+    epoch = float(max(o.max() for o in outs) - min(o.min() for o in outs))
+    assert report.modules["fc"].dynamic_static.output_ratio == pytest.approx(
+        sum(ranges) / len(ranges) / epoch, rel=1e-5)

@@ -13,6 +13,8 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -67,6 +69,18 @@ const char* PositionName(ObservationPosition position) {
 }  // namespace
 
 void BindAnalysis(nb::module_& m) {
+  m.def(
+      "set_num_threads",
+      [](int threads) {
+        QREPORT_CHECK(threads >= 1, "a thread count is at least 1, not {}", threads);
+        omp_set_num_threads(threads);
+      },
+      nb::arg("threads"),
+      "How many threads the observers of the calling thread use. The front-end passes "
+      "torch.get_num_threads(), so the observers use what torch was told to, even where torch "
+      "carries an OpenMP runtime of its own (its wheels do).");
+  m.def("get_num_threads", [] { return omp_get_max_threads(); });
+
   m.def(
       "view_of",
       [](const CpuArray& array) {

@@ -34,7 +34,8 @@ def _summary(session: Session) -> RunSummary:
     d = session.discovery
     return RunSummary(session.bank.batches, session.taps.host_copies, len(d.layers),
                       len(d.leaves), list(d.unseen),
-                      [layer.weight_path for layer in d.layers if layer.functional])
+                      [layer.weight_path for layer in d.layers if layer.functional],
+                      session.taps.threads, session.taps.derived_updates)
 
 
 def _layer_facts(session: Session):
@@ -130,12 +131,12 @@ def analyze(model: torch.nn.Module, data: Data, *, detectors: Optional[Sequence[
     settings = _settings(detectors, backend, options)
     capacity = positional_capacity(model)
     device = model_device(model)
-    total = max_batches
-    if total is None:
-        try:
-            total = len(data)  # type: ignore[arg-type]
-        except TypeError:
-            total = None
+    try:
+        total: Optional[int] = len(data)  # type: ignore[arg-type]
+    except TypeError:
+        total = None
+    if max_batches is not None:
+        total = max_batches if total is None else min(total, max_batches)
     iterator = iter(data)
     try:
         first = next(iterator)

@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 
+_NONFINITE = frozenset(("inf", "-inf", "nan"))
+
+
 def decode(value: Any) -> Any:
-    """report.json writes non-finite numbers as strings; these are floats again."""
-    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
-        return float(value)
-    if isinstance(value, list):
-        return [decode(v) for v in value]
+    """report.json writes non-finite numbers as strings; these are floats again. (Its arrays
+    are flat lists of numbers and yes/no values.)"""
+    if value.__class__ is str:
+        return float(value) if value in _NONFINITE else value
+    if value.__class__ is list:
+        if any(v.__class__ is str for v in value):
+            return [float(v) if v.__class__ is str and v in _NONFINITE else v for v in value]
+        return value
     return value
 
 

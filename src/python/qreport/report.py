@@ -35,6 +35,8 @@ class RunSummary:
     leaf_modules: int
     unseen_layers: List[str]  # Linear/Conv modules the forward never called
     functional_layers: List[str]  # weights used outside their module's forward
+    threads: int  # torch's thread count, which the observers used too
+    derived_updates: int  # observations derived from another (ObserveThrough), not read
 
 
 class Report:
@@ -49,9 +51,16 @@ class Report:
         self._core = core
         self.summary = summary
         self._json_text = core.report_json()
-        self._json = json.loads(self._json_text)
-        self.modules: Mapping[str, ModuleFindings] = modules_of(self._json)
+        self._modules: Optional[Mapping[str, ModuleFindings]] = None
         self.layers: List[LayerFacts] = list(layers or [])
+
+    @property
+    def modules(self) -> Mapping[str, ModuleFindings]:
+        """The findings per module, as objects (made on first use: for a large model this
+        reads every per-channel value)."""
+        if self._modules is None:
+            self._modules = modules_of(json.loads(self._json_text))
+        return self._modules
 
     def recommended_layers(self) -> List[Tuple[str, str, str, Optional[str], Optional[str]]]:
         """Per layer: (fqn, the name the mapping uses, kind, activation "static"/"dynamic"

@@ -28,7 +28,7 @@ from torch.overrides import TorchFunctionMode
 
 from .. import _core
 from .discovery import Discovery
-from .functions import COMPOSITES, LAYER_FUNCTIONS, layer_call_arguments
+from .functions import COMPOSITES, LAYER_FUNCTIONS, RELU_FUNCTIONS, layer_call_arguments
 from .tensors import first_tensor
 
 INF = math.inf
@@ -77,10 +77,12 @@ class Taps:
         self._chain: Dict[int, Tuple[weakref.ref, int, int]] = {}  # id -> (ref, version, layer)
         self._chain_calls: Dict[int, List[Optional[int]]] = {}  # id(module) -> layer stack
         self._derived: Dict[int, _Derived] = {}
+        self._relu_inputs: Dict[int, Tuple[weakref.ref, int, int]] = {}
         self._sites: Dict[int, int] = {}
         self.host_copies = 0  # activations copied from another device to be read
         self.derived_updates = 0  # observations made without reading the tensor
         self.forward_calls = 0
+        self.threads = torch.get_num_threads()
         self._fusions = [layer.fusion() for layer in discovery.layers]
         self._functional: Dict[int, int] = {
             id(layer.weight): i for i, layer in enumerate(discovery.layers) if layer.functional}
@@ -112,6 +114,7 @@ class Taps:
         self._handles.clear()
         self._chain.clear()
         self._derived.clear()
+        self._relu_inputs.clear()
 
     def _plan(self) -> Dict[str, _ModuleTap]:
         modules = dict(self._model.named_modules())
@@ -138,6 +141,9 @@ class Taps:
         return taps
 
     def _install(self) -> None:
+        # The observers use the threads torch uses; torch's own setting is never changed.
+        self.threads = torch.get_num_threads()
+        _core.set_num_threads(self.threads)
         modules = dict(self._model.named_modules())
         for fqn, plan in self._plan().items():
             module = modules[fqn]
@@ -182,9 +188,11 @@ class Taps:
     def _start_forward(self, _module, _args) -> None:
         self._chain.clear()
         self._derived.clear()
+        self._relu_inputs.clear()
         self._sites.clear()
 
     def _end_forward(self, _module, _args, _output) -> None:
+        self._flush_relu_inputs()
         self.forward_calls += 1
         self._bank.add_batches(1)
         self._derived.clear()
@@ -239,14 +247,36 @@ class Taps:
         if fusion.batch_norm is not None or (fusion.relu and fusion.relu_fqn):
             self._chain[id(output)] = (weakref.ref(output), output._version, layer_index)
             return
-        self._observe_post(layer_index, output)
+        self._chain_step(layer_index, output, after_relu=False)
 
     def _chain_step(self, layer_index: int, output: torch.Tensor, after_relu: bool) -> None:
         fusion = self._fusions[layer_index]
         if not after_relu and fusion.relu and fusion.relu_fqn:
             self._chain[id(output)] = (weakref.ref(output), output._version, layer_index)
             return
+        if not after_relu and fusion.relu and self._mode is not None:
+            # A functional ReLU: the mode sees its call and observes its output.
+            self._relu_inputs[id(output)] = (weakref.ref(output), output._version, layer_index)
+            return
         self._observe_post(layer_index, output, relu_applied=after_relu)
+
+    def take_relu_input(self, x) -> Optional[int]:
+        """The mode is about to run F.relu(x) (or torch.relu, x.relu()): the layer whose
+        fused chain ends there, if any. Asked before the call, as an in-place ReLU changes
+        x's version."""
+        entry = self._relu_inputs.pop(id(x), None) if isinstance(x, torch.Tensor) else None
+        if entry is not None and entry[0]() is x and entry[1] == x._version:
+            return entry[2]
+        return None
+
+    def _flush_relu_inputs(self) -> None:
+        """A chain whose functional ReLU did not come (a model that changed its path since
+        discovery): observe relu(x) as before."""
+        for ref, version, layer_index in list(self._relu_inputs.values()):
+            x = ref()
+            if x is not None and x._version == version:
+                self._observe_post(layer_index, x)
+        self._relu_inputs.clear()
 
     def _observe_post(self, layer_index: int, value: torch.Tensor,
                       relu_applied: bool = False) -> None:
@@ -278,6 +308,12 @@ class _CalibrationMode(TorchFunctionMode):
                 out = func(*args, **kwargs)
                 taps.layer_output(layer_index, out)
                 return out
+        if func in RELU_FUNCTIONS and self._taps._relu_inputs:
+            layer_index = self._taps.take_relu_input(args[0] if args else kwargs.get("input"))
+            out = func(*args, **kwargs)
+            if layer_index is not None:
+                self._taps._observe_post(layer_index, out, relu_applied=True)
+            return out
         composite = COMPOSITES.get(func)
         if composite is not None:
             with self:
