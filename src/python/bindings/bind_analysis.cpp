@@ -210,8 +210,8 @@ void BindAnalysis(nb::module_& m) {
           "observe_through",
           [](ObserverBank& bank, size_t slot, size_t input_slot, float low, float high) {
             QREPORT_CHECK(slot < bank.size() && input_slot < bank.size() && slot != input_slot,
-                          "observer slots {} <- {} out of range ({} observers)", slot,
-                          input_slot, bank.size());
+                          "observer slots {} <- {} out of range ({} observers)", slot, input_slot,
+                          bank.size());
             ClampMap map;
             map.low = low;
             map.high = high;

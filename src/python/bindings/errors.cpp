@@ -19,7 +19,8 @@ struct ExceptionTypes {
 };
 
 PyObject* NewException(nb::module_& m, const char* name, PyObject* bases, const char* doc) {
-  const std::string qualified = std::string("qreport._core.") + name;
+  // Named as qreport exports them (qreport.BadDataError), which is what tracebacks show.
+  const std::string qualified = std::string("qreport.") + name;
   PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases, nullptr);
   if (type == nullptr) throw nb::python_error();
   m.attr(name) = nb::handle(type);
