@@ -45,7 +45,8 @@ def test_the_folded_weight_is_analysed():
     scale = bn.weight.detach() * torch.rsqrt(bn.running_var + bn.eps)
     folded = model.conv.weight.detach() * scale.reshape(-1, 1, 1, 1)
     per_in = folded.transpose(0, 1).flatten(1)
-    assert values["weight_per_channel_max"] == pytest.approx(per_in.max(1).values.tolist(), rel=1e-6)
+    assert values["weight_per_channel_max"] == pytest.approx(per_in.max(1).values.tolist(),
+                                                             rel=1e-6)
 
 
 def test_an_in_place_add_between_batchnorm_and_relu_stops_the_fusion():

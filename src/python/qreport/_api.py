@@ -143,29 +143,31 @@ def analyze(model: torch.nn.Module, data: Data, *, detectors: Optional[Sequence[
     except StopIteration:
         raise _core.BadDataError(f"{name or type(model).__name__}: the data yielded no batch")
     bar = Progress(total, progress)
-    with torch.no_grad(), _eval_mode(model):
-        session = Session(model, to_call(first, capacity, device, input_fn), settings, qconfig,
-                          fusion, name)
-        with session.taps:
-            index = 0
-            batch = first
-            while True:
-                args, kwargs = to_call(batch, capacity, device, input_fn)
-                try:
-                    model(*args, **kwargs)
-                except _core.QreportError:
-                    raise
-                except Exception as e:
-                    raise _core.BadDataError(
-                        f"{session.name}: batch {index}: the model's forward raised "
-                        f"{type(e).__name__}: {e}") from e
-                bar.update()
-                index += 1
-                if max_batches is not None and index >= max_batches:
-                    break
-                try:
-                    batch = next(iterator)
-                except StopIteration:
-                    break
-    bar.close()
+    try:
+        with torch.no_grad(), _eval_mode(model):
+            session = Session(model, to_call(first, capacity, device, input_fn), settings,
+                              qconfig, fusion, name)
+            with session.taps:
+                index = 0
+                batch = first
+                while True:
+                    args, kwargs = to_call(batch, capacity, device, input_fn)
+                    try:
+                        model(*args, **kwargs)
+                    except _core.QreportError:
+                        raise
+                    except Exception as e:
+                        raise _core.BadDataError(
+                            f"{session.name}: batch {index}: the model's forward raised "
+                            f"{type(e).__name__}: {e}") from e
+                    bar.update()
+                    index += 1
+                    if max_batches is not None and index >= max_batches:
+                        break
+                    try:
+                        batch = next(iterator)
+                    except StopIteration:
+                        break
+    finally:
+        bar.close()
     return make_report(session)

@@ -193,7 +193,8 @@ class _Discoverer:
             return None
         fqn, name, module = owner
         info = self.infos.get(id(module))
-        if self.active and self.active[-1] is module and info is not None and info.role == Role.Layer:
+        own_forward = bool(self.active) and self.active[-1] is module
+        if own_forward and info is not None and info.role == Role.Layer:
             return None  # the module's own forward: its hooks see this call
         path = _weight_path(fqn, name)
         layer = self.layers.get(path)

@@ -90,7 +90,8 @@ def per_channel_text(backend: str, info: Dict[str, Dict[str, Any]]) -> str:
     for fqn in optimizable:
         text += f"Module {fqn} can be configured to use per_channel quantization.\n"
     if optimizable:
-        text += "To use per_channel quantization, make sure the qconfig has a per_channel weight observer."
+        text += ("To use per_channel quantization, make sure the qconfig has a per_channel "
+                 "weight observer.")
     else:
         text += "No further per_channel optimizations possible."
     return text
@@ -118,7 +119,8 @@ def dynamic_static_text(info: Dict[str, Dict[str, Any]]) -> str:
             reasoning += (". We recommend to add a dynamic quantize per tensor layer before this "
                           "module if it is static. This is because the input to this module has "
                           "a non-stationary distribution")
-        text += f"For module {fqn} it is suggested to use {kind} quantization because {reasoning}.\n"
+        text += (f"For module {fqn} it is suggested to use {kind} quantization because "
+                 f"{reasoning}.\n")
     if not info:
         text += "No applicable layers for suggestions. Only linear and conv are valid.\n"
     return text
