@@ -216,3 +216,20 @@ def test_a_functional_relu_after_a_layer_fuses_under_the_mode():
     epoch = float(max(o.max() for o in outs) - min(o.min() for o in outs))
     assert report.modules["fc"].dynamic_static.output_ratio == pytest.approx(
         sum(ranges) / len(ranges) / epoch, rel=1e-5)
+
+
+class _WithSpare(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(4, 4)
+        self.spare = nn.Linear(4, 4)  # never called
+
+    def forward(self, x):
+        return self.used(x)
+
+
+def test_what_forward_never_calls_is_listed_not_guessed():
+    report = qreport.analyze(_WithSpare(), batches((2, 4), count=2), progress=False)
+    assert list(report.modules) == ["used"]
+    assert report.summary.unseen_layers == ["spare"]
+    assert "not called by forward, so not analysed: spare" in report.text()

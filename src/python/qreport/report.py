@@ -69,7 +69,23 @@ class Report:
 
     # --- documents --------------------------------------------------------------------------
     def text(self) -> str:
-        return self._core.text()
+        """The CLI's text report, then how the statistics were gathered: what was seen only
+        through the function mode, what forward never called, and what had to be copied."""
+        return self._core.text() + self._run_lines()
+
+    def _run_lines(self) -> str:
+        s = self.summary
+        lines = [f"\nrun: {s.batches} batches, {s.layers} layers, {s.leaf_modules} leaf modules, "
+                 f"{s.threads} threads; {s.derived_updates} observations derived without "
+                 "reading the tensor"]
+        if s.functional_layers:
+            lines.append("weights used outside their module's forward (seen through the "
+                         "function mode): " + ", ".join(s.functional_layers))
+        if s.unseen_layers:
+            lines.append("not called by forward, so not analysed: " + ", ".join(s.unseen_layers))
+        if s.host_copies:
+            lines.append(f"{s.host_copies} activations were copied to the CPU to be read")
+        return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
         return self.text()
