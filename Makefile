@@ -35,7 +35,6 @@ deps:
 	@scripts/install-deps
 	@scripts/setup-venv
 	@scripts/setup-venv --system
-	@scripts/setup-venv --vision
 
 $(BUILD)/build.ninja: CMakeLists.txt | deps
 	@cmake -S . -B $(BUILD) -G Ninja -DQREPORT_FIXTURE_PYTHON=$(PYTHON) \
@@ -76,6 +75,7 @@ test-builds-agree: build $(WHEEL_BUILD)/build.ninja
 # 2.14.1 with torchvision). Build directories persist in build-python/, so a second install
 # recompiles only what changed; .venv and .venv-vision share one (the same Python).
 python-install: deps
+	@scripts/setup-venv --vision
 	@echo "== the Python package: installing into $(VENV), $(SYSTEM_VENV) and $(VISION_VENV)"
 	@for env in $(VENV):venv $(SYSTEM_VENV):system $(VISION_VENV):venv; do \
 		dir=$${env%%:*}; build=$${env##*:}; \
