@@ -21,8 +21,9 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import _core
-from .functions import COMPOSITES, LAYER_FUNCTIONS, OP_NAMES, RELU_FUNCTIONS, layer_call_arguments
-from .modules import ModuleInfo, class_name, classify, is_observer
+from .functions import (COMPOSITES, LAYER_FUNCTIONS, OP_NAMES, OP_OF_KIND, RELU_FUNCTIONS,
+                        layer_call_arguments)
+from .modules import ModuleInfo, classify, is_observer
 from .tensors import as_list, first_tensor, tensor_count
 
 Role = _core.ModuleRole
@@ -258,7 +259,7 @@ class _Discoverer:
         returned = {self.tokens.of(t) for t in as_list(output)}
         for event in self.events:
             if event.layer is not None:
-                op = OP_NAMES.get(event.func) if event.func else _op_of(event.layer.kind)
+                op = OP_NAMES.get(event.func) if event.func else OP_OF_KIND[event.layer.kind]
                 event.layer.calls.append(LayerCall(
                     op, _follow(event, op, consumers, returned, self.names) if fusion
                     else Fusion(post_value=f"output of {op}")))
@@ -278,11 +279,6 @@ class _Discoverer:
 
 def _weight_path(fqn: str, name: str = "weight") -> str:
     return f"{fqn}.{name}" if fqn else name
-
-
-def _op_of(kind) -> str:
-    return {_core.LayerKind.Linear: "aten::linear", _core.LayerKind.Conv1d: "aten::conv1d",
-            _core.LayerKind.Conv2d: "aten::conv2d", _core.LayerKind.Conv3d: "aten::conv3d"}[kind]
 
 
 def _follow(event: _Event, op: str, consumers, returned, names) -> Fusion:

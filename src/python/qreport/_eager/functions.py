@@ -28,6 +28,9 @@ OP_NAMES: Dict[Callable, str] = {
     F.conv3d: "aten::conv3d",
 }
 
+# The op a layer kind's module calls, for call sites and observation points.
+OP_OF_KIND: Dict["_core.LayerKind", str] = {kind: OP_NAMES[f] for f, kind in LAYER_FUNCTIONS.items()}
+
 RELU_FUNCTIONS = frozenset(
     f for f in (F.relu, getattr(F, "relu_", None), torch.relu, torch.relu_,
                 torch.Tensor.relu, torch.Tensor.relu_) if f is not None)

@@ -78,10 +78,8 @@ class Taps:
         self._chain_calls: Dict[int, List[Optional[int]]] = {}  # id(module) -> layer stack
         self._derived: Dict[int, _Derived] = {}
         self._relu_inputs: Dict[int, Tuple[weakref.ref, int, int]] = {}
-        self._sites: Dict[int, int] = {}
         self.host_copies = 0  # activations copied from another device to be read
         self.derived_updates = 0  # observations made without reading the tensor
-        self.forward_calls = 0
         self.threads = torch.get_num_threads()
         self._fusions = [layer.fusion() for layer in discovery.layers]
         self._functional: Dict[int, int] = {
@@ -116,8 +114,7 @@ class Taps:
         self._derived.clear()
         self._relu_inputs.clear()
 
-    def _plan(self) -> Dict[str, _ModuleTap]:
-        modules = dict(self._model.named_modules())
+    def _plan(self, modules: Dict[str, torch.nn.Module]) -> Dict[str, _ModuleTap]:
         taps: Dict[str, _ModuleTap] = {}
 
         def tap(fqn: str) -> _ModuleTap:
@@ -145,7 +142,7 @@ class Taps:
         self.threads = torch.get_num_threads()
         _core.set_num_threads(self.threads)
         modules = dict(self._model.named_modules())
-        for fqn, plan in self._plan().items():
+        for fqn, plan in self._plan(modules).items():
             module = modules[fqn]
             self._chain_calls[id(module)] = []
             self._handles.append(module.register_forward_pre_hook(self._pre_hook(plan)))
@@ -158,7 +155,7 @@ class Taps:
             self._mode.__enter__()
 
     # --- observing ----------------------------------------------------------------------------
-    def observe(self, slots: List[int], tensor: Optional[torch.Tensor], site: int = 0) -> None:
+    def observe(self, slots: List[int], tensor: Optional[torch.Tensor]) -> None:
         if tensor is None or not slots:
             return
         derived = self._derived.get(id(tensor))
@@ -170,7 +167,7 @@ class Taps:
         if read.device.type != "cpu":
             read = read.cpu()
             self.host_copies += 1
-        self._bank.observe(slots, read, site)
+        self._bank.observe(slots, read)
         for slot in slots:
             self._updates[slot] += 1
         self._derived[id(tensor)] = _Derived(weakref.ref(tensor), tensor._version,
@@ -189,18 +186,11 @@ class Taps:
         self._chain.clear()
         self._derived.clear()
         self._relu_inputs.clear()
-        self._sites.clear()
 
     def _end_forward(self, _module, _args, _output) -> None:
         self._flush_relu_inputs()
-        self.forward_calls += 1
         self._bank.add_batches(1)
         self._derived.clear()
-
-    def _site(self, layer_index: int) -> int:
-        site = self._sites.get(layer_index, 0)
-        self._sites[layer_index] = site + 1
-        return site
 
     def _pre_hook(self, plan: _ModuleTap):
         def hook(module, args):
@@ -242,7 +232,6 @@ class Taps:
         BatchNorm or ReLU module that fuses into it."""
         if not isinstance(output, torch.Tensor):
             return
-        self._site(layer_index)
         fusion = self._fusions[layer_index]
         if fusion.batch_norm is not None or (fusion.relu and fusion.relu_fqn):
             self._chain[id(output)] = (weakref.ref(output), output._version, layer_index)

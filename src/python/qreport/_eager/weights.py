@@ -5,7 +5,7 @@ front-end (src/torchscript/load/weights.cpp), in float32, so both report the sam
 from __future__ import annotations
 
 import hashlib
-from typing import List, Optional
+from typing import Optional
 
 import torch
 
