@@ -95,10 +95,84 @@ void RunsOf(const TensorView& view, const Layout& layout, int64_t c, float* buff
   runs.push_back({buffer, layout.per_channel});
 }
 
+// Channels adjacent in memory whose own values are strided: the last axis of a Linear
+// layer's [batch, length, features] input. Gathered one at a time, every value read costs a
+// cache line, fetched again for each channel it holds. A block of neighbours is gathered in
+// one walk over the rows instead, each line read once. In the block, channel l starts at
+// l * pitch, a pitch 16 floats past a multiple of 16: at a power of two (1024 values) every
+// channel's next value maps to the same L1 set, and the gather ran 7 times slower.
+constexpr int64_t kBlockBytes = int64_t{2} << 20;
+constexpr int64_t kMaxBlock = 32;
+constexpr int64_t kPrefetchRows = 32;
+
+bool ChannelsInterleaved(const Layout& layout) {
+  return layout.channel_stride == 1 && layout.channels > 1 && !InnerContiguous(layout);
+}
+
+int64_t BlockPitch(const Layout& layout) { return (layout.per_channel + 15) / 16 * 16 + 16; }
+
+int64_t BlockWidth(const Layout& layout) {
+  const int64_t fits = kBlockBytes / (static_cast<int64_t>(sizeof(float)) * BlockPitch(layout));
+  return std::clamp<int64_t>(fits, 1, kMaxBlock);
+}
+
+// Channels first .. first + width - 1, each into `out` + lane * pitch as float.
+template <typename Reader>
+void GatherBlock(const TensorView& view, const Layout& layout, int64_t first, int64_t width,
+                 int64_t pitch, float* out) {
+  using T = typename Reader::T;
+  int64_t done = 0;
+  ForEachRow<T>(view, layout, first, [&](const T* p, int64_t n, int64_t stride) {
+    for (int64_t i = 0; i < n; ++i) {
+      const T* values = p + i * stride;
+      // Rows a page apart defeat the hardware prefetcher: ask for the rows ahead by hand.
+      const char* ahead = reinterpret_cast<const char*>(values + kPrefetchRows * stride);
+      for (int64_t byte = 0; byte < width * static_cast<int64_t>(sizeof(T)); byte += 64) {
+        __builtin_prefetch(ahead + byte);
+      }
+      float* to = out + done + i;
+      for (int64_t l = 0; l < width; ++l) to[l * pitch] = Reader::Get(values[l]);
+    }
+    done += n;
+  });
+}
+
+template <typename Reader>
+void ScanInterleavedAs(const TensorView& view, const Layout& layout, bool percentile, float q,
+                       std::vector<ChannelSummary>& out, float* hints) {
+  const int64_t channels = layout.channels;
+  const int64_t pitch = BlockPitch(layout);
+  const int64_t block_width = BlockWidth(layout);
+  const int64_t blocks = (channels + block_width - 1) / block_width;
+  const bool parallel = view.numel() >= kParallelThreshold && blocks > 1;
+#pragma omp parallel if (parallel)
+  {
+    thread_local SelectScratch scratch;
+    std::vector<FloatRun> runs(1);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t first = b * block_width;
+      const int64_t width = std::min(block_width, channels - first);
+      float* block = scratch.Block(width * pitch);
+      GatherBlock<Reader>(view, layout, first, width, pitch, block);
+      for (int64_t l = 0; l < width; ++l) {
+        const int64_t c = first + l;
+        runs[0] = {block + l * pitch, layout.per_channel};
+        float* hint = hints != nullptr ? hints + c * kSelectHintSize : nullptr;
+        out[static_cast<size_t>(c)] =
+            SummarizeChannel(runs, percentile ? q : 0.0f, scratch, {}, nullptr, hint);
+      }
+    }
+  }
+}
+
 template <typename Reader>
 void ScanChannelsAs(const TensorView& view, const Layout& layout, bool percentile, float q,
                     std::vector<ChannelSummary>& out, float* hints) {
   const int64_t channels = layout.channels;
+  if (ChannelsInterleaved(layout)) {
+    return ScanInterleavedAs<Reader>(view, layout, percentile, q, out, hints);
+  }
   const bool parallel = view.numel() >= kParallelThreshold && channels > 1;
 #pragma omp parallel if (parallel)
   {

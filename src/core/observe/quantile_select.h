@@ -37,6 +37,7 @@ class SelectScratch {
   // Buffers of at least `size` floats; their contents are unspecified.
   float* Window(int64_t size) { return window_.Get(size); }
   float* Channel(int64_t size) { return channel_.Get(size); }
+  float* Block(int64_t size) { return block_.Get(size); }
   std::vector<float>& sample() { return sample_; }
 
  private:
@@ -51,6 +52,7 @@ class SelectScratch {
 
   Buffer window_;   // the values copied for the final select
   Buffer channel_;  // a channel gathered into one run (by the caller), or its finite values
+  Buffer block_;    // adjacent channels gathered side by side (by the caller)
   std::vector<float> sample_;
 };
 

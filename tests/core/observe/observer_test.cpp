@@ -611,6 +611,60 @@ TEST(ChannelScanTest, RowMajorChannelsEqualSorting) {
   }
 }
 
+// A [batch, length, features] activation observed along its last axis: adjacent channels
+// whose values are strided, gathered block by block (16 at a time, and a tail). float32 and
+// float64, with a NaN in one channel, contiguous and as the transpose of a [features,
+// length, batch] tensor (no channel adjacent then), must all equal sorting each channel.
+TEST(ChannelScanTest, InterleavedChannelsEqualSorting) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> normal;
+  const int64_t batch = 3, length = 70, features = 37;
+  const int64_t per_channel = batch * length;
+  std::vector<float> data(static_cast<size_t>(per_channel * features));
+  for (size_t i = 0; i < data.size(); ++i) {
+    const float x = normal(rng);
+    data[i] = i % 3 == 0 ? std::max(x, 0.0f) : x;
+  }
+  data[5 * features + 20] = kNaN;  // channel 20
+  std::vector<double> wide(data.begin(), data.end());
+  std::vector<float> transposed(data.size());  // [features, length, batch]
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t l = 0; l < length; ++l) {
+      for (int64_t f = 0; f < features; ++f) {
+        transposed[static_cast<size_t>((f * length + l) * batch + b)] =
+            data[static_cast<size_t>((b * length + l) * features + f)];
+      }
+    }
+  }
+  const std::vector<TensorView> views = {
+      TensorView::Contiguous(data.data(), {batch, length, features}),
+      TensorView::Contiguous(wide.data(), DType::kFloat64, {batch, length, features}),
+      TensorView(transposed.data(), DType::kFloat32, {batch, length, features},
+                 {1, batch, batch * length})};
+  for (const TensorView& view : views) {
+    const internal::Layout layout = internal::MakeLayout(view, -1);
+    for (float q : {0.975f, 0.5f}) {
+      std::vector<internal::ChannelSummary> got(static_cast<size_t>(features));
+      internal::ScanChannels(view, layout, true, q, got);
+      for (int64_t f = 0; f < features; ++f) {
+        std::vector<float> channel;
+        for (int64_t i = 0; i < per_channel; ++i) {
+          channel.push_back(data[static_cast<size_t>(i * features + f)]);
+        }
+        const Expected want = BySorting(channel, q);
+        const auto& g = got[static_cast<size_t>(f)];
+        SCOPED_TRACE(testing::Message() << "channel " << f << " q " << q << " dtype "
+                                        << ToString(view.dtype()) << " strides " << view.stride(0));
+        EXPECT_EQ(g.min, want.min);
+        EXPECT_EQ(g.max, want.max);
+        EXPECT_EQ(g.finite, want.finite);
+        EXPECT_EQ(g.nonfinite, per_channel - want.finite);
+        EXPECT_EQ(g.quantile, want.quantile);
+      }
+    }
+  }
+}
+
 // A channel-last activation (a Linear's input) is gathered per channel; an NCHW one is read
 // in place. Both must give the same statistics.
 TEST(ObserverStateTest, LargeChannelLastEqualsChannelFirst) {
