@@ -233,3 +233,21 @@ def test_what_forward_never_calls_is_listed_not_guessed():
     assert list(report.modules) == ["used"]
     assert report.summary.unseen_layers == ["spare"]
     assert "not called by forward, so not analysed: spare" in report.text()
+
+
+def test_a_sequential_output_read_once_for_two_points_gives_the_same_report():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 1), nn.Flatten(),
+                          nn.Linear(8 * 6 * 6, 16), nn.Linear(16, 4)).eval()
+    data = batches((2, 3, 8, 8))
+    shared = qreport.analyze(model, data, progress=False)
+    # A hook of the user's after each module means its output may change before the next
+    # module sees it, so every point reads its own tensor.
+    handles = [m.register_forward_hook(lambda *_: None) for m in model]
+    try:
+        separate = qreport.analyze(model, data, progress=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert shared.to_dict() == separate.to_dict()
+    assert shared.summary.derived_updates > separate.summary.derived_updates

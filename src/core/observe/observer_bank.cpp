@@ -104,6 +104,22 @@ void ObserverBank::Observe(size_t slot, const TensorView& activation, size_t sit
   for (size_t follower : followers_[slot]) states_[follower] = states_[slot];
 }
 
+void ObserverBank::ObserveAll(const std::vector<size_t>& slots, const TensorView& activation,
+                              size_t site) {
+  if (slots.empty()) return;
+  const auto richness = [&](size_t slot) {
+    QREPORT_ASSERT(slot < states_.size(), "observer slot {} of {}", slot, states_.size());
+    return __builtin_popcount(states_[slot].options().statistics);
+  };
+  const size_t reader = *std::max_element(
+      slots.begin(), slots.end(), [&](size_t a, size_t b) { return richness(a) < richness(b); });
+  Observe(reader, activation, site);
+  for (size_t slot : slots) {
+    if (slot == reader) continue;
+    if (!ObserveThrough(slot, reader, ClampMap{})) Observe(slot, activation, site);
+  }
+}
+
 bool ObserverBank::ObserveThrough(size_t slot, size_t input_slot, const ClampMap& map) {
   QREPORT_ASSERT(slot < states_.size() && input_slot < states_.size() && slot != input_slot,
                  "observer slots {} <- {} of {}", slot, input_slot, states_.size());

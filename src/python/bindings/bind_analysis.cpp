@@ -180,6 +180,9 @@ void BindAnalysis(nb::module_& m) {
           nb::arg("analysis"), nb::arg("fingerprint"), nb::arg("path"))
       .def_prop_ro("size", &ObserverBank::size)
       .def_prop_ro("batches", &ObserverBank::batches)
+      .def_prop_ro("mapped_updates", &ObserverBank::mapped_updates,
+                   "Observations derived from another observer's batch, without reading a "
+                   "tensor (this process only: not saved or merged).")
       .def_prop_ro("fingerprint", [](const ObserverBank& bank) { return bank.model().fingerprint; })
       .def("add_batches", &ObserverBank::AddBatches, nb::arg("count"))
       .def(
@@ -201,11 +204,12 @@ void BindAnalysis(nb::module_& m) {
             }
             const TensorView view = ViewOf(array, "the observed tensor");
             nb::gil_scoped_release release;
-            for (size_t slot : slots) bank.Observe(slot, view, site);
+            bank.ObserveAll(slots, view, site);
           },
           nb::arg("slots"), nb::arg("tensor"), nb::arg("site") = 0,
           "Folds one activation into the observers at `slots`, reading the tensor's own memory "
-          "(no copy). The GIL is released meanwhile.")
+          "(no copy), once where the others can be derived from the richest "
+          "(ObserverBank::ObserveAll). The GIL is released meanwhile.")
       .def(
           "observe_through",
           [](ObserverBank& bank, size_t slot, size_t input_slot, float low, float high) {

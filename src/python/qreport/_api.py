@@ -35,7 +35,7 @@ def _summary(session: Session) -> RunSummary:
     return RunSummary(session.bank.batches, session.taps.host_copies, len(d.layers),
                       len(d.leaves), list(d.unseen),
                       [layer.weight_path for layer in d.layers if layer.functional],
-                      session.taps.threads, session.taps.derived_updates)
+                      session.taps.threads, session.bank.mapped_updates)
 
 
 def _layer_facts(session: Session):

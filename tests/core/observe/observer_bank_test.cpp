@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -134,6 +135,38 @@ TEST(ObserverBankTest, RequestsShareAnObserverOnlyWhenTheirOptionsAllowIt) {
   EXPECT_EQ(bank.SlotServing(PointRequest{pre, Options(kChannelMinMaxStatistics, 1)}), 0u);
   EXPECT_FALSE(bank.SlotServing(PointRequest{pre, Options(kPercentileStatistics, 1, 0.5f)}));
   EXPECT_FALSE(bank.SlotServing(PointRequest{post, Options(kChannelMinMaxStatistics, 1)}));
+}
+
+// One tensor at several points (a layer's output that is the next module's input): the
+// observer with per-channel statistics reads it and the range-only one derives its batch;
+// one with another channel axis cannot, and reads it. The states equal observing each
+// point on its own, over batches with a NaN and with -0 as the minimum.
+TEST(ObserverBankTest, ObserveAllEqualsObservingEachPoint) {
+  ObserverOptions range_only;
+  range_only.statistics = kRangeStatistics;
+  ObserverOptions channels;
+  channels.channel_axis = 1;
+  ObserverOptions other_axis;
+  other_axis.channel_axis = 0;
+  const std::vector<PointRequest> points = {{{"conv", ObservationPosition::kPost}, range_only},
+                                            {{"relu", ObservationPosition::kPre}, channels},
+                                            {{"pool", ObservationPosition::kPre}, other_axis}};
+  ObserverBank together({"abc", "m.pt"}, points), apart({"abc", "m.pt"}, points);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<std::vector<float>> batches = {{1, -2, 3, 4, 5, 6, 0.5f, 8, -1, 2, 3, 7},
+                                                   {-0.0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
+                                                   {1, nan, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}};
+  for (const auto& batch : batches) {
+    const TensorView view = TensorView::Contiguous(batch.data(), {2, 3, 2});
+    together.ObserveAll({0, 1, 2}, view);
+    for (size_t slot = 0; slot < 3; ++slot) apart.Observe(slot, view);
+  }
+  for (size_t slot = 0; slot < 3; ++slot) {
+    EXPECT_EQ(together.state(slot).ToJson(), apart.state(slot).ToJson()) << "slot " << slot;
+  }
+  // Derived twice (the range-only point, on the finite batches); the NaN batch was read.
+  EXPECT_EQ(together.mapped_updates(), 2);
+  EXPECT_EQ(apart.mapped_updates(), 0);
 }
 
 TEST(ObserverBankTest, MirrorsHoldWhatTheirLeaderComputes) {

@@ -77,12 +77,20 @@ struct ObserverIssues {
 // clamp(x, low, high), the elementwise map of ReLU (low 0), ReLU6 and hardtanh: it never
 // decreases, so it keeps every value's rank, and the min, max and quantiles of its output are
 // the map of its input's (the sign of a zero aside: a -0 comes back as +0, as selection
-// treats them as one value).
+// treats them as one value). Without bounds it is the identity, exactly: the same tensor
+// seen by a second observer.
 struct ClampMap {
   float low = -std::numeric_limits<float>::infinity();
   float high = std::numeric_limits<float>::infinity();
 
-  float operator()(float v) const { return (v < low ? low : v > high ? high : v) + 0.0f; }
+  bool identity() const {
+    return low == -std::numeric_limits<float>::infinity() &&
+           high == std::numeric_limits<float>::infinity();
+  }
+  float operator()(float v) const {
+    if (identity()) return v;
+    return (v < low ? low : v > high ? high : v) + 0.0f;
+  }
 };
 
 class ObserverState {

@@ -80,6 +80,11 @@ class ObserverBank {
   // Folds one activation into the point's statistics, and into every slot that mirrors it;
   // `site`: which of the point's call sites it comes from (see ObserverState::Update).
   void Observe(size_t slot, const TensorView& activation, size_t site = 0);
+  // Folds one activation into several points' observers at once (the output of a layer that
+  // is also the next module's input). The observer keeping the most statistics reads it; each
+  // of the others takes its batch from that one where that is exact (ObserveThrough, with the
+  // identity), and reads the tensor itself where not. The same statistics as Observe on each.
+  void ObserveAll(const std::vector<size_t>& slots, const TensorView& activation, size_t site = 0);
 
   // Folds into `slot`, and the slots mirroring it, the batch `input_slot` saw last mapped
   // through `map` (ObserverState::UpdateThrough): for a point that observes clamp(x) where x

@@ -13,7 +13,10 @@ Each module that needs observing gets one pre-hook and one forward hook, which d
 Reuse: a tensor observed once, or the output of ReLU/ReLU6/Hardtanh whose input was observed,
 is not read again where the core can derive the statistics exactly (ObserverBank's
 ObserveThrough: clamp keeps every value's rank, so min, max and quantiles map through it).
-Where it cannot, the tensor is read as usual.
+Where it cannot, the tensor is read as usual. The derivation needs the richer observation
+first, so a module's output that the next module of an ``nn.Sequential`` is certain to
+receive (no other hooks in between) is read once for both points, the successor's input
+observer leading: a layer's range-only post point and the next module's per-channel input.
 """
 
 from __future__ import annotations
@@ -49,6 +52,15 @@ class _ModuleTap:
     batch_norm: bool = False  # folds into some layer
     relu: bool = False  # a ReLU module that fuses into some layer
     clamp: Optional[Tuple[float, float]] = None  # a clamp leaf whose input is observed
+    successor: Optional["_Successor"] = None  # the next module of its nn.Sequential
+
+
+@dataclass
+class _Successor:
+    """The module an ``nn.Sequential`` calls next with this module's output, and the
+    observers of its input."""
+    module: torch.nn.Module
+    slots: List[int]
 
 
 @dataclass
@@ -78,8 +90,11 @@ class Taps:
         self._chain_calls: Dict[int, List[Optional[int]]] = {}  # id(module) -> layer stack
         self._derived: Dict[int, _Derived] = {}
         self._relu_inputs: Dict[int, Tuple[weakref.ref, int, int]] = {}
+        # The output a post hook is handing on, and the successor that will receive it.
+        self._ahead: Optional[Tuple[torch.Tensor, _Successor]] = None
+        # id(tensor) -> (ref, version, id(successor)): observed for the successor already.
+        self._prefetched: Dict[int, Tuple[weakref.ref, int, int]] = {}
         self.host_copies = 0  # activations copied from another device to be read
-        self.derived_updates = 0  # observations made without reading the tensor
         self.threads = torch.get_num_threads()
         self._fusions = [layer.fusion() for layer in discovery.layers]
         self._functional: Dict[int, int] = {
@@ -113,6 +128,8 @@ class Taps:
         self._chain.clear()
         self._derived.clear()
         self._relu_inputs.clear()
+        self._prefetched.clear()
+        self._ahead = None
 
     def _plan(self, modules: Dict[str, torch.nn.Module]) -> Dict[str, _ModuleTap]:
         taps: Dict[str, _ModuleTap] = {}
@@ -135,6 +152,9 @@ class Taps:
                 continue
             tap(leaf.fqn).pre_slots = slots
             tap(leaf.fqn).clamp = clamp_bounds(modules[leaf.fqn])
+        for fqn, successor in sequential_successors(self._model).items():
+            if fqn in taps and successor in taps and taps[successor].pre_slots:
+                taps[fqn].successor = _Successor(modules[successor], taps[successor].pre_slots)
         return taps
 
     def _install(self) -> None:
@@ -163,6 +183,12 @@ class Taps:
             slots = [s for s in slots if not self._through(s, derived)]
             if not slots:
                 return
+        if self._ahead is not None and self._ahead[0] is tensor:
+            successor = self._ahead[1]
+            self._ahead = None
+            slots = slots + successor.slots
+            self._prefetched[id(tensor)] = (weakref.ref(tensor), tensor._version,
+                                            id(successor.module))
         read = tensor.detach()
         if read.device.type != "cpu":
             read = read.cpu()
@@ -178,7 +204,6 @@ class Taps:
             if source != slot and self._updates[source] == count and \
                     self._bank.observe_through(slot, source, derived.low, derived.high):
                 self._updates[slot] += 1
-                self.derived_updates += 1
                 return True
         return False
 
@@ -186,11 +211,13 @@ class Taps:
         self._chain.clear()
         self._derived.clear()
         self._relu_inputs.clear()
+        self._prefetched.clear()
 
     def _end_forward(self, _module, _args, _output) -> None:
         self._flush_relu_inputs()
         self._bank.add_batches(1)
         self._derived.clear()
+        self._prefetched.clear()
 
     def _pre_hook(self, plan: _ModuleTap):
         def hook(module, args):
@@ -201,21 +228,32 @@ class Taps:
                 if entry is not None and entry[0]() is x and entry[1] == x._version:
                     layer = entry[2]
                 self._chain_calls[id(module)].append(layer)
-            if plan.pre_slots:
+            if plan.pre_slots and not self._was_prefetched(module, x):
                 self.observe(plan.pre_slots, x)
         return hook
+
+    def _was_prefetched(self, module: torch.nn.Module, x: Optional[torch.Tensor]) -> bool:
+        entry = self._prefetched.pop(id(x), None) if x is not None else None
+        return entry is not None and entry[0]() is x and entry[1] == x._version and \
+            entry[2] == id(module)
 
     def _post_hook(self, plan: _ModuleTap):
         def hook(module, args, output):
             if plan.clamp is not None and isinstance(output, torch.Tensor):
                 self._note_clamp(plan, first_tensor(args), output)
-            if plan.layer is not None:
-                self.layer_output(plan.layer, output)
-            if plan.batch_norm or plan.relu:
-                stack = self._chain_calls[id(module)]
-                layer = stack.pop() if stack else None
-                if layer is not None and isinstance(output, torch.Tensor):
-                    self._chain_step(layer, output, after_relu=plan.relu)
+            if plan.successor is not None and isinstance(output, torch.Tensor) and \
+                    hands_on_unchanged(module, plan.successor.module):
+                self._ahead = (output, plan.successor)
+            try:
+                if plan.layer is not None:
+                    self.layer_output(plan.layer, output)
+                if plan.batch_norm or plan.relu:
+                    stack = self._chain_calls[id(module)]
+                    layer = stack.pop() if stack else None
+                    if layer is not None and isinstance(output, torch.Tensor):
+                        self._chain_step(layer, output, after_relu=plan.relu)
+            finally:
+                self._ahead = None
         return hook
 
     def _note_clamp(self, plan: _ModuleTap, x: Optional[torch.Tensor], y: torch.Tensor) -> None:
@@ -276,6 +314,35 @@ class Taps:
         if self._fusions[layer_index].relu and not relu_applied:
             value = torch.relu(value)  # a functional ReLU fuses: what the fused kernel emits
         self.observe(slots, value)
+
+
+def sequential_successors(model: torch.nn.Module) -> Dict[str, str]:
+    """fqn -> fqn of the module a plain ``nn.Sequential`` calls next with its output, for
+    modules that appear once in the model (a shared module's next call is not known)."""
+    seen: Dict[int, int] = {}
+    for _, module in model.named_modules(remove_duplicate=False):
+        seen[id(module)] = seen.get(id(module), 0) + 1
+    successors: Dict[str, str] = {}
+    for fqn, parent in model.named_modules():
+        if type(parent).forward is not torch.nn.Sequential.forward:
+            continue
+        names = list(parent._modules)
+        for name, following in zip(names, names[1:]):
+            a, b = parent._modules[name], parent._modules[following]
+            if a is None or b is None or seen[id(a)] != 1 or seen[id(b)] != 1:
+                continue
+            prefix = f"{fqn}." if fqn else ""
+            successors[prefix + name] = prefix + following
+    return successors
+
+
+def hands_on_unchanged(module: torch.nn.Module, successor: torch.nn.Module) -> bool:
+    """Whether the successor's pre-hook is certain to receive `module`'s output as it is
+    now: no hook but the taps' own after `module` or before `successor`, which could replace
+    or change it."""
+    from torch.nn.modules import module as hooks
+    return len(module._forward_hooks) == 1 and len(successor._forward_pre_hooks) == 1 and \
+        not hooks._global_forward_hooks and not hooks._global_forward_pre_hooks
 
 
 class _CalibrationMode(TorchFunctionMode):
