@@ -91,7 +91,7 @@ def bench(name, repetitions):
         "plain_ms": med(plain) / n * 1e3, "observed_ms": med(observed) / n * 1e3,
         "calibration_ratio": med([o / p for o, p in zip(observed, plain)]),
         "analyze_s": med(analyzed), "report_ms": report_ms, "layers": len(report.layers),
-        "derived_updates": observer._session.taps.derived_updates,
+        "derived_updates": observer._session.bank.mapped_updates,
     }
     if reference:
         row["reference_s"] = med(reference)

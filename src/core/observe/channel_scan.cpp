@@ -5,6 +5,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "observe/select_passes.h"
 #include "observe/vector_clones.h"
 
 #ifdef QREPORT_X86_VERSIONS
@@ -166,12 +167,63 @@ void ScanInterleavedAs(const TensorView& view, const Layout& layout, bool percen
   }
 }
 
+// The part [from, to) of the values the runs hold, in order, as runs.
+void SliceRuns(const std::vector<FloatRun>& runs, int64_t from, int64_t to,
+               std::vector<FloatRun>& out) {
+  out.clear();
+  int64_t start = 0;
+  for (const FloatRun& run : runs) {
+    const int64_t lo = std::max(from, start);
+    const int64_t hi = std::min(to, start + run.size);
+    if (lo < hi) out.push_back({run.data + (lo - start), hi - lo});
+    start += run.size;
+    if (start >= to) break;
+  }
+}
+
+// The range of one float32 channel read in place (a per-tensor range) split across the
+// threads. Left to one thread, a large activation's range was read while torch's other
+// worker waited: on mobilenet_v2 the per-tensor ranges cost as much at two threads as at one.
+// False where a value is not finite: the caller's path counts those.
+bool SplitRange(const TensorView& view, const Layout& layout, ChannelSummary& out) {
+  std::vector<FloatRun> runs;
+  RunsOf<ReadF32>(view, layout, 0, nullptr, runs);
+  const int64_t total = layout.per_channel;
+  const int64_t pieces = std::min<int64_t>(total / kParallelThreshold, 16);
+  float low = std::numeric_limits<float>::infinity();
+  float high = -std::numeric_limits<float>::infinity();
+  bool nonfinite = false;
+#pragma omp parallel for schedule(static) reduction(min                      \
+                                                    : low) reduction(max     \
+                                                                     : high) \
+    reduction(||                                                             \
+              : nonfinite)
+  for (int64_t p = 0; p < pieces; ++p) {
+    std::vector<FloatRun> slice;
+    SliceRuns(runs, total * p / pieces, total * (p + 1) / pieces, slice);
+    PassResult pass;
+    ScanMinMax(slice.data(), slice.size(), &pass);
+    low = std::min(low, pass.min);
+    high = std::max(high, pass.max);
+    nonfinite = nonfinite || pass.nonfinite;
+  }
+  if (nonfinite) return false;
+  out = {low, high, total, 0, 0.0f};
+  return true;
+}
+
 template <typename Reader>
 void ScanChannelsAs(const TensorView& view, const Layout& layout, bool percentile, float q,
                     std::vector<ChannelSummary>& out, float* hints) {
   const int64_t channels = layout.channels;
   if (ChannelsInterleaved(layout)) {
     return ScanInterleavedAs<Reader>(view, layout, percentile, q, out, hints);
+  }
+  if constexpr (std::is_same_v<Reader, ReadF32>) {
+    if (channels == 1 && !percentile && InnerContiguous(layout) &&
+        layout.per_channel >= 2 * kParallelThreshold && SplitRange(view, layout, out[0])) {
+      return;
+    }
   }
   const bool parallel = view.numel() >= kParallelThreshold && channels > 1;
 #pragma omp parallel if (parallel)

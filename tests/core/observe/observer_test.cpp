@@ -239,6 +239,47 @@ TEST(ObserverStateTest, StridedViewEqualsContiguousCopy) {
   EXPECT_EQ(strided.average_percentile_ratio(), dense.average_percentile_ratio());
 }
 
+// A per-tensor range of a large activation is read in pieces, one per thread: the extremes
+// may lie in any piece, across the runs of a strided view, or beside a value not finite.
+TEST(ObserverStateTest, LargePerTensorRangeEqualsOneScan) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  const int64_t n = 8, c = 16, hw = 1600;  // 204,800 values: well past one piece
+  std::vector<float> x(static_cast<size_t>(n * c * hw));
+  for (float& v : x) v = normal(rng);
+  x[123] = -40.0f;               // the minimum, in the first piece
+  x[x.size() - 7] = 55.0f;       // the maximum, in the last
+  x[x.size() / 2 + 1] = -39.0f;  // near both in the middle
+  ObserverOptions range_only;
+  range_only.statistics = kRangeStatistics;
+
+  ObserverState dense(range_only);
+  dense.Update(TensorView::Contiguous(x.data(), {n, c, hw}));
+  EXPECT_EQ(dense.epoch_min(), -40.0f);
+  EXPECT_EQ(dense.epoch_max(), 55.0f);
+  EXPECT_EQ(dense.issues().nonfinite_values, 0);
+
+  // Every other sample: two runs per piece boundary region, and the maximum left out.
+  ObserverState strided(range_only);
+  strided.Update(TensorView(x.data(), DType::kFloat32, {n / 2, c, hw}, {2 * c * hw, hw, 1}));
+  float low = kInf, high = -kInf;
+  for (int64_t s = 0; s < n; s += 2) {
+    const auto begin = x.begin() + s * c * hw;
+    low = std::min(low, *std::min_element(begin, begin + c * hw));
+    high = std::max(high, *std::max_element(begin, begin + c * hw));
+  }
+  EXPECT_EQ(strided.epoch_min(), low);
+  EXPECT_EQ(strided.epoch_max(), high);
+
+  x[x.size() / 3] = kNaN;
+  x[x.size() / 4] = kInf;
+  ObserverState poisoned(range_only);
+  poisoned.Update(TensorView::Contiguous(x.data(), {n, c, hw}));
+  EXPECT_EQ(poisoned.epoch_min(), -40.0f);
+  EXPECT_EQ(poisoned.epoch_max(), 55.0f);
+  EXPECT_EQ(poisoned.issues().nonfinite_values, 2);
+}
+
 TEST(ObserverStateTest, ReadsOtherDtypesAsFloat32) {
   const std::vector<double> f64 = {0.1, -2.5, 7.25, 3.0};
   const std::vector<uint16_t> f16 = {0x3C00, 0xC000, 0x4500, 0x0000};  // 1, -2, 5, 0
