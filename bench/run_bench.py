@@ -2,12 +2,14 @@
 as markdown (what `make bench` does):
 
     /usr/bin/python3 bench/run_bench.py --build-dir build-bench [--out bench/RESULTS.md]
-        [--models mlp,resnet18] [--repetitions 5] [--reference-repetitions 2] [--threads 1]
+        [--models mlp,resnet18] [--repetitions 5] [--reference-repetitions 2] [--threads 1,all]
 
 For each model: one process of qreport_model_report_bench times plain TorchScript inference,
 qreport's calibration (end to end, and its observers alone) and its report, in rotating
 order per repetition; one process of reference_bench.py times PyTorch's ModelReport on the
-same weights and batches. Peak memory comes from separate processes, each doing one thing
+same weights and batches. Everything qreport and plain inference do is measured at each
+thread count of --threads (one, then every CPU the process may run on, by default); the
+reference and peak memory at the first only. Peak memory comes from separate processes, each doing one thing
 (plain inference, qreport calibration, reference calibration), alternating. Every number in
 the tables is a median: over the batches of a repetition, then over the repetitions. The raw
 measurements go to BUILD_DIR/bench-results.json.
@@ -27,7 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_models  # noqa: E402  (the models' shapes and batch counts)
 
-TARGET_RATIO_PLAIN = 1.10    # calibration per batch / plain forward, resnet18 and the transformers
+TARGET_RATIO_PLAIN = 1.10    # calibration per batch / plain forward, on these models:
+TARGET_RATIO_MODELS = ("resnet18", "mobilenet_v2", "transformer", "transformer_fx")
 TARGET_REFERENCE = 10.0      # reference / qreport per calibration batch
 TARGET_REPORT_MS = 50.0      # report generation on resnet18
 TARGET_MEMORY = 1.10         # peak memory of calibration / plain inference
@@ -107,21 +110,44 @@ def summarize_reference(result):
     }
 
 
-def measure_model(name, args, data_dir, driver, log):
+def thread_counts(text):
+    """--threads: comma-separated counts; "all" is every CPU this process may run on."""
+    counts = []
+    for part in text.split(","):
+        part = part.strip()
+        count = len(os.sched_getaffinity(0)) if part == "all" else int(part)
+        if count < 1:
+            raise argparse.ArgumentTypeError(f"a thread count is at least 1, not {part!r}")
+        if count not in counts:
+            counts.append(count)
+    return counts
+
+
+def threads_text(count):
+    return f"{count} thread{'s' if count > 1 else ''}"
+
+
+def measure_model(name, threads, full, args, data_dir, driver, log):
+    """qreport and plain inference at `threads`; with `full`, the reference and peak memory
+    too."""
     model_path = os.path.join(data_dir, f"{name}.pt")
     batch_dir = os.path.join(data_dir, name)
-    common = ["--model", model_path, "--data", batch_dir, "--threads", str(args.threads)]
+    common = ["--model", model_path, "--data", batch_dir, "--threads", str(threads)]
     reference = [sys.executable, os.path.join(HERE, "reference_bench.py"), data_dir, name,
-                 "--threads", str(args.threads)]
-    out = {"name": name}
+                 "--threads", str(threads)]
+    out = {"name": name, "threads": threads, "reference_raw": None, "reference_error": None}
+    at = threads_text(threads)
 
-    log(f"{name}: qreport and plain forward, {args.repetitions} repetitions")
+    log(f"{name}, {at}: qreport and plain forward, {args.repetitions} repetitions")
     out["qreport_raw"], out["qreport_error"] = run_json(
         [driver, *common, "--repetitions", str(args.repetitions)])
-    log(f"{name}: qreport and plain forward, freed memory kept ({KEPT_HEAP_TEXT})")
+    log(f"{name}, {at}: qreport and plain forward, freed memory kept ({KEPT_HEAP_TEXT})")
     out["qreport_kept_raw"], out["qreport_kept_error"] = run_json(
         [driver, *common, "--repetitions", str(args.repetitions)], KEPT_HEAP)
-    log(f"{name}: reference, {args.reference_repetitions} repetitions")
+    if not full:
+        out["reference_skipped"] = True
+        return out
+    log(f"{name}, {at}: reference, {args.reference_repetitions} repetitions")
     out["reference_raw"], out["reference_error"] = run_json(
         reference + ["--repetitions", str(args.reference_repetitions)])
 
@@ -189,8 +215,10 @@ def machine_lines(models, args):
     commit = subprocess.run(["git", "-C", HERE, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip() or "unknown"
     return [
-        f"- CPU: {cpu}, {os.cpu_count()} logical cores; {args.threads} intra-op "
-        f"thread{'s' if args.threads > 1 else ''} on both sides",
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores, {len(os.sched_getaffinity(0))} this "
+        f"process may use; qreport and plain inference at "
+        f"{' and '.join(threads_text(t) for t in args.threads)} (intra-op), the reference and "
+        f"peak memory at {threads_text(args.threads[0])}, on both sides",
         f"- LibTorch {libtorch} (qreport, C++); Python torch {python_torch} "
         f"(reference, `{sys.executable}`, Python {platform.python_version()})",
         f"- BLAS behind LibTorch and PyTorch (Linear layers, 1×1 convolutions on one thread): "
@@ -203,7 +231,10 @@ def machine_lines(models, args):
 
 
 def reference_cell(model, width, reason=True):
-    """Cells for a reference that failed (the reason once, in the first table), else None."""
+    """Cells for a reference that failed (the reason once, in the first table), or that was
+    not run at this thread count, else None."""
+    if model.get("reference_skipped"):
+        return ["—"] * width
     error = model["reference_error"] or (model["reference_raw"] or {}).get("failed")
     if not error:
         return None
@@ -252,32 +283,33 @@ def render(models, args, elapsed_s):
         "forward, two processes run one after the other.",
         ""]
     lines += ["## Per calibration batch", "",
-              "| model | batch | layers / observed points | plain forward | qreport "
+              "| model | threads | batch | layers / observed points | plain forward | qreport "
               "calibration | qreport / plain | of which observers | qreport / plain, freed "
               "memory kept | `qreport` command / plain | reference calibration | of which "
               "eager forward | reference / qreport | statistics: reference / qreport |",
-              "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+              "|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     kept = {}
     command = {}
     summaries = {}
     for m in models:
         spec = bench_models.MODELS[m["name"]]
-        head = [m["name"], "×".join(map(str, spec.shape))]
+        key = (m["name"], m["threads"])
+        head = [m["name"], str(m["threads"]), "×".join(map(str, spec.shape))]
         if m["qreport_raw"] is None:
             lines.append("| " + " | ".join(head + [f"qreport failed: {m['qreport_error']}"] +
                                            ["—"] * 10) + " |")
             continue
         q = summarize_qreport(m["qreport_raw"])
         r = None if reference_cell(m, 1) else summarize_reference(m["reference_raw"])
-        summaries[m["name"]] = (q, r)
+        summaries[key] = (q, r)
         row = head + [f"{m['qreport_raw']['layers']} / {m['qreport_raw']['observed_points']}",
                       fmt_ms(q["plain"]), fmt_ms(q["calibration"]),
                       fmt_ratio(ratio(q["calibration"], q["plain"])), fmt_ms(q["observers"])]
         if m.get("qreport_kept_raw"):
             k = summarize_qreport(m["qreport_kept_raw"])
-            kept[m["name"]] = ratio(k["calibration"], k["plain"])
-            command[m["name"]] = ratio(k["calibration"], q["plain"])
-            row += [fmt_ratio(kept[m["name"]]), fmt_ratio(command[m["name"]])]
+            kept[key] = ratio(k["calibration"], k["plain"])
+            command[key] = ratio(k["calibration"], q["plain"])
+            row += [fmt_ratio(kept[key]), fmt_ratio(command[key])]
         else:
             row += [f"failed: {m.get('qreport_kept_error')}", "—"]
         row += reference_cell(m, 4) or [
@@ -290,15 +322,16 @@ def render(models, args, elapsed_s):
               "End to end: constructing the report, preparing, every calibration batch and the "
               "report (qreport: `ModelReport` … `GenerateModelReport(true)` and its text; the "
               "reference: `prepare_fx` … `generate_model_report(True)`).", "",
-              "| model | batches | plain, all batches | qreport setup | qreport report | "
+              "| model | threads | batches | plain, all batches | qreport setup | qreport report | "
               "qreport end to end | end to end / plain | reference setup | reference report | "
               "reference end to end | reference / qreport |",
-              "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+              "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for m in models:
-        if m["name"] not in summaries:
+        if (m["name"], m["threads"]) not in summaries:
             continue
-        q, r = summaries[m["name"]]
-        row = [m["name"], str(m["qreport_raw"]["batches"]), fmt_ms(q["plain_total"]),
+        q, r = summaries[(m["name"], m["threads"])]
+        row = [m["name"], str(m["threads"]), str(m["qreport_raw"]["batches"]),
+               fmt_ms(q["plain_total"]),
                fmt_ms(q["setup"]), fmt_ms(q["report"]), fmt_ms(q["end_to_end"]),
                fmt_ratio(ratio(q["end_to_end"], q["plain_total"]))]
         row += reference_cell(m, 4, reason=False) or [fmt_ms(r["setup"]), fmt_ms(r["report"]),
@@ -327,6 +360,8 @@ def render(models, args, elapsed_s):
     memory = {}
     command_memory = {}
     for m in models:
+        if "memory_raw" not in m:
+            continue
         row = f"| {m['name']} |"
         for allocator in ALLOCATORS:
             raw = m["memory_raw"][allocator]
@@ -352,28 +387,37 @@ def render(models, args, elapsed_s):
         met = value <= limit if at_most else value >= limit
         lines.append(f"| {text} | {name} | {shown} | {'yes' if met else '**no**'} |")
 
-    for name in ("resnet18", "transformer", "transformer_fx"):
-        if name in summaries:
-            q, _ = summaries[name]
-            value = ratio(q["calibration"], q["plain"])
-            target("calibration ≤ 1.10× plain forward (glibc default)", name, value,
-                   TARGET_RATIO_PLAIN, fmt_ratio(value))
-            target("calibration ≤ 1.10× plain forward (freed memory kept)", name,
-                   kept.get(name), TARGET_RATIO_PLAIN, fmt_ratio(kept.get(name)))
-            target("`qreport` command's calibration ≤ 1.10× plain forward (glibc default)",
-                   name, command.get(name), TARGET_RATIO_PLAIN, fmt_ratio(command.get(name)))
-    for name, (q, r) in summaries.items():
+    for key in summaries:
+        name, threads = key
+        if name not in TARGET_RATIO_MODELS:
+            continue
+        q, _ = summaries[key]
+        label = f"{name}, {threads_text(threads)}"
+        value = ratio(q["calibration"], q["plain"])
+        target("calibration ≤ 1.10× plain forward (glibc default)", label, value,
+               TARGET_RATIO_PLAIN, fmt_ratio(value))
+        target("calibration ≤ 1.10× plain forward (freed memory kept)", label,
+               kept.get(key), TARGET_RATIO_PLAIN, fmt_ratio(kept.get(key)))
+        target("`qreport` command's calibration ≤ 1.10× plain forward (glibc default)",
+               label, command.get(key), TARGET_RATIO_PLAIN, fmt_ratio(command.get(key)))
+    for m in models:
+        key = (m["name"], m["threads"])
+        if key not in summaries or m.get("reference_skipped"):
+            continue
+        q, r = summaries[key]
+        label = f"{m['name']}, {threads_text(m['threads'])}"
         if r is not None:
             value = ratio(r["calibration"], q["calibration"])
-            target("≥ 10× faster than the reference per batch", name, value, TARGET_REFERENCE,
+            target("≥ 10× faster than the reference per batch", label, value, TARGET_REFERENCE,
                    fmt_ratio(value), at_most=False)
         else:
-            lines.append(f"| ≥ 10× faster than the reference per batch | {name} | — | "
+            lines.append(f"| ≥ 10× faster than the reference per batch | {label} | — | "
                          "reference failed |")
-    if "resnet18" in summaries:
-        value = summaries["resnet18"][0]["report"]
-        target("report generation < 50 ms", "resnet18", value, TARGET_REPORT_MS,
-               f"{fmt_ms(value)} ms")
+    for key in summaries:
+        if key[0] == "resnet18":
+            value = summaries[key][0]["report"]
+            target("report generation < 50 ms", f"resnet18, {threads_text(key[1])}", value,
+                   TARGET_REPORT_MS, f"{fmt_ms(value)} ms")
     for name, (plain, calib) in memory.items():
         value = ratio(calib, plain)
         target("peak memory ≤ 1.10× plain inference (glibc default)", name, value,
@@ -392,10 +436,11 @@ def main():
     parser.add_argument("--models", default=",".join(bench_models.MODELS))
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--reference-repetitions", type=int, default=2)
-    # One thread on both sides by default: on a machine other jobs share, OpenMP's spinning
-    # barriers make multi-threaded timings swing several-fold from run to run, while the
-    # ratios, which are the point, hold with one.
-    parser.add_argument("--threads", type=int, default=1)
+    # One thread and every core: what a user gets by default is every core (the `qreport`
+    # command's default), and one thread is the steadier measurement on a shared machine.
+    parser.add_argument("--threads", type=thread_counts, default=thread_counts("1,all"),
+                        help="comma-separated intra-op thread counts; all: every CPU this "
+                             "process may use (default: 1,all)")
     args = parser.parse_args()
     start = time.monotonic()
 
@@ -410,7 +455,8 @@ def main():
     subprocess.run([sys.executable, os.path.join(HERE, "export_bench_models.py"), data_dir,
                     "--models", args.models], check=True)
 
-    models = [measure_model(name, args, data_dir, driver, log)
+    models = [measure_model(name, threads, index == 0, args, data_dir, driver, log)
+              for index, threads in enumerate(args.threads)
               for name in args.models.split(",")]
     with open(os.path.join(args.build_dir, "bench-results.json"), "w") as f:
         json.dump(models, f, indent=1)

@@ -58,6 +58,7 @@ void RunAnalyze(const AnalyzeOptions& options) {
   }
   torchscript::ModelReport model_report(model, MakeDetectors(options.detectors), report_options);
 
+  int threads = 0;  // not known for a state calibrated elsewhere
   if (!options.state_path.empty()) {
     try {
       model_report.UseState(ObserverBank::Load(options.state_path));
@@ -67,6 +68,7 @@ void RunAnalyze(const AnalyzeOptions& options) {
     }
   } else {
     ApplyHeapPolicy(HeapPolicyOf(options.data));
+    threads = UseThreads(options.data);
     auto data = MakeData(options.data, model, "analyze");
     torchscript::PreparedModel& prepared = model_report.PrepareDetailedCalibration();
     ProgressBar progress("calibrating", data->size(), options.quiet);
@@ -76,7 +78,8 @@ void RunAnalyze(const AnalyzeOptions& options) {
     progress.Finish();
   }
 
-  const Report& report = model_report.GenerateModelReport(/*remove_inserted_observers=*/true);
+  Report report = model_report.GenerateModelReport(/*remove_inserted_observers=*/true);
+  report.threads = threads;
   std::cout << RenderReportText(report);
   if (options.out_dir.empty()) return;
   const QConfigMapping mapping = model_report.GenerateQConfigMapping();

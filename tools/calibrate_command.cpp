@@ -94,6 +94,7 @@ CLI::App* AddMergeCommand(CLI::App& app, MergeOptions& options) {
 
 void RunCalibrate(const CalibrateOptions& options) {
   ApplyHeapPolicy(HeapPolicyOf(options.data));
+  const int threads = UseThreads(options.data);
   const auto model = torchscript::Model::Load(options.model_path);
   auto data = MakeData(options.data, model, "calibrate");
   // The detectors decide what is observed, so 'qreport analyze --state' can report from the
@@ -118,9 +119,9 @@ void RunCalibrate(const CalibrateOptions& options) {
                              summary.resumed_batches, options.state_path, summary.new_batches);
   }
   std::cout << fmt::format(
-      "calibrated {} batch(es) at {} observation points of {} layer(s); "
+      "calibrated {} batch(es) at {} observation points of {} layer(s) on {} thread(s); "
       "state written to {}\n",
-      done, prepared.bank().size(), prepared.layers().size(), options.state_path);
+      done, prepared.bank().size(), prepared.layers().size(), threads, options.state_path);
 }
 
 void RunMerge(const MergeOptions& options) {

@@ -1,6 +1,11 @@
 #include "data_options.h"
 
+#include <cstdlib>
+
+#include <ATen/Parallel.h>
+
 #include "qreport/core/error.h"
+#include "thread_policy.h"
 
 namespace qreport::cli {
 
@@ -31,6 +36,12 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
   cmd->add_option("--distribution", selection.distribution, "Synthetic values: normal or uniform")
       ->check(CLI::IsMember({"normal", "uniform"}))
       ->capture_default_str();
+  cmd->add_option("--threads", selection.threads,
+                  "Intra-op threads for the model and the observers; default: OMP_NUM_THREADS "
+                  "or MKL_NUM_THREADS when set, else every CPU this process may run on (its "
+                  "affinity, as taskset or a container's cpuset narrow it)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
   cmd->add_flag("--return-freed-memory", selection.return_freed_memory,
                 "Let glibc return the memory a batch frees to the system, as it does by "
                 "default, instead of keeping up to 64 MiB of it for the next batch: lower "
@@ -38,6 +49,13 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
                 "allocates many large temporaries (transformers; see bench/RESULTS.md). "
                 "MALLOC_* or GLIBC_TUNABLES malloc settings in the environment are always "
                 "left as they are");
+}
+
+int UseThreads(const DataSelection& selection) {
+  const ThreadChoice choice = ChooseThreads(
+      selection.threads, [](const char* name) { return std::getenv(name); }, UsableCpus());
+  at::set_num_threads(choice.threads);
+  return at::get_num_threads();
 }
 
 HeapPolicy HeapPolicyOf(const DataSelection& selection) {

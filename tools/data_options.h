@@ -25,6 +25,7 @@ struct DataSelection {
   uint64_t seed = 0;
   std::string distribution = "normal";
   bool return_freed_memory = false;  // --return-freed-memory: glibc's default heap policy
+  int threads = 0;                   // --threads; 0: see thread_policy.h
 
   bool empty() const { return data.empty() && input_shapes.empty(); }
 };
@@ -35,6 +36,10 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection);
 
 // The heap policy --return-freed-memory asks for (see heap_policy.h).
 HeapPolicy HeapPolicyOf(const DataSelection& selection);
+
+// Sets LibTorch's intra-op thread count (which the observers share) as thread_policy.h
+// says, and returns the count now in effect.
+int UseThreads(const DataSelection& selection);
 
 // Throws qreport::Error(kInvalidArgument) when no data was given, naming `command`.
 std::unique_ptr<torchscript::CalibrationData> MakeData(const DataSelection& selection,

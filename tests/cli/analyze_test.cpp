@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "../../tools/thread_policy.h"
 #include "cli/cli_support.h"
 
 namespace qreport::cli_testing {
@@ -66,7 +67,14 @@ TEST(CliAnalyzeTest, StateFromCalibrateGivesTheSameReport) {
       Qreport("analyze " + model + " --state " + dir + "/s.qstate --out " + dir + "/saved");
   ASSERT_EQ(live.exit_code, 0) << live.err;
   ASSERT_EQ(saved.exit_code, 0) << saved.err;
-  EXPECT_EQ(ReadFile(dir + "/saved/report.json"), ReadFile(dir + "/live/report.json"));
+  // The same statistics; only the thread count of a calibration run elsewhere is not known.
+  nlohmann::json live_report = ReadJson(dir + "/live/report.json");
+  nlohmann::json saved_report = ReadJson(dir + "/saved/report.json");
+  EXPECT_GE(live_report["threads"].get<int>(), 1);
+  EXPECT_TRUE(saved_report["threads"].is_null());
+  live_report.erase("threads");
+  saved_report.erase("threads");
+  EXPECT_EQ(saved_report, live_report);
 
   // Other detector options need other observers: a clear error, not a silent mix.
   const CliRun other =
@@ -112,6 +120,46 @@ TEST(CliAnalyzeTest, BadInputsAreExitCodeTwoAndWriteNothing) {
     EXPECT_EQ(Lines(run.err), 1u) << run.err;
     EXPECT_FALSE(std::filesystem::exists(dir + "/out/report.json")) << c.args;
   }
+}
+
+// The thread count: every CPU the process may run on unless the user says otherwise, and the
+// count in effect written down.
+TEST(CliAnalyzeTest, ThreadsComeFromTheFlagTheEnvironmentOrTheAffinity) {
+  const std::string dir = ScratchDir("analyze_threads");
+  const std::string model = "'" + Fixture("mlp.pt") + "'";
+  const std::string data = " -q --input-shape 4,16 --batches 2";
+  struct Case {
+    std::string name, prefix, flag;
+    int threads;
+  } cases[] = {
+      {"default", "", "", cli::UsableCpus()},
+      {"one_cpu", "taskset -c 0", "", 1},
+      {"omp", "OMP_NUM_THREADS=3 MKL_NUM_THREADS=5", "", 3},
+      {"mkl", "MKL_NUM_THREADS=2", "", 2},
+      {"flag", "OMP_NUM_THREADS=3", " --threads 2", 2},
+  };
+  for (const Case& c : cases) {
+    const std::string out = dir + "/" + c.name;
+    const CliRun run = Qreport("analyze " + model + data + c.flag + " --out " + out, c.prefix);
+    ASSERT_EQ(run.exit_code, 0) << c.name << ": " << run.err;
+    EXPECT_EQ(ReadJson(out + "/report.json")["threads"], c.threads) << c.name;
+    EXPECT_THAT(run.out,
+                HasSubstr(c.threads == 1 ? "on 1 thread\n"
+                                         : "on " + std::to_string(c.threads) + " threads\n"))
+        << c.name;
+  }
+  const CliRun calibrate =
+      Qreport("calibrate " + model + data + " --state " + dir + "/s.qstate", "OMP_NUM_THREADS=3");
+  ASSERT_EQ(calibrate.exit_code, 0) << calibrate.err;
+  EXPECT_THAT(calibrate.out, HasSubstr("on 3 thread(s)"));
+
+  const CliRun bad =
+      Qreport("analyze " + model + data + " --out " + dir + "/bad", "OMP_NUM_THREADS=many");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("OMP_NUM_THREADS is 'many'; expected a positive thread count"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad"));
+  const CliRun zero = Qreport("analyze " + model + data + " --threads 0");
+  EXPECT_EQ(zero.exit_code, 2);
 }
 
 }  // namespace

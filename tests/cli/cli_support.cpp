@@ -32,11 +32,12 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Runs `qreport ARGS` with stdout captured through a pipe and stderr through a file.
-CliRun Qreport(const std::string& args) {
+CliRun Qreport(const std::string& args, const std::string& prefix) {
   const std::string err_path =
       ::testing::TempDir() + "qreport_cli_stderr_" + std::to_string(::getpid()) + ".txt";
-  const std::string command = "COLUMNS=200 '" + Setting("QREPORT_BIN", QREPORT_BIN_PATH) + "' " +
-                              args + " 2>'" + err_path + "'";
+  const std::string command = "COLUMNS=200 " + prefix + " '" +
+                              Setting("QREPORT_BIN", QREPORT_BIN_PATH) + "' " + args + " 2>'" +
+                              err_path + "'";
   CliRun run;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("popen failed");

@@ -21,8 +21,9 @@ std::string Fixture(const std::string& file);  // a model exported by export_mod
 std::string Python();                          // Debian's /usr/bin/python3
 std::string ReadFile(const std::string& path);
 
-// Runs `qreport ARGS` (a shell fragment) with COLUMNS=200.
-CliRun Qreport(const std::string& args);
+// Runs `qreport ARGS` (a shell fragment) with COLUMNS=200. `prefix` goes before the binary:
+// environment assignments, or a wrapper command such as `taskset -c 0`.
+CliRun Qreport(const std::string& args, const std::string& prefix = "");
 
 size_t Lines(const std::string& text);
 

@@ -48,7 +48,8 @@ def run_cli(cli, tmp_path, name, model, data):
         np.save(data_dir / f"b{i}.npy", b.numpy())
     out = tmp_path / f"{name}_out"
     subprocess.run([cli, "analyze", str(archive), "--data", str(data_dir), "--backend",
-                    "qnnpack", "--quiet", "--out", str(out)], check=True,
+                    "qnnpack", "--threads", str(torch.get_num_threads()), "--quiet", "--out",
+                    str(out)], check=True,
                    stdout=subprocess.DEVNULL)
     return {f: json.loads((out / f).read_text())
             for f in ("report.json", "qconfig_mapping.json", "equalization_mapping.json")}

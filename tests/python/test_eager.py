@@ -162,7 +162,9 @@ def test_save_writes_the_clis_files_and_a_qconfig_mapping(tmp_path):
     names = {os.path.basename(p) for p in written}
     assert {"report.json", "report.html", "qconfig_mapping.json", "qconfig_mapping.py",
             "equalization_mapping.json", "tensor_table.csv", "channel_table.csv"} <= names
-    assert json.loads((tmp_path / "out" / "report.json").read_text())["batches"] == 6
+    saved = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert saved["batches"] == 6
+    assert saved["threads"] == torch.get_num_threads() == report.summary.threads
     assert not [p for p in os.listdir(tmp_path / "out") if p.endswith(".tmp")]
     mapping = report.qconfig_mapping()
     from torch.ao.quantization import QConfigMapping

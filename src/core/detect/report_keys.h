@@ -18,6 +18,7 @@ inline constexpr int kSchemaVersion = 1;
 inline constexpr char kSchemaVersionKey[] = "schema_version";
 inline constexpr char kModel[] = "model";
 inline constexpr char kBatches[] = "batches";
+inline constexpr char kThreads[] = "threads";
 
 // --- every detector (qreport): why a module could not be judged; absent when it could ---
 inline constexpr char kProblem[] = "problem";

@@ -64,6 +64,7 @@ Json ScriptKeys() {
           {"outlierTotalBatches", k::kOutlierTotalBatches},
           {"model", k::kModel},
           {"batches", k::kBatches},
+          {"threads", k::kThreads},
           {"schemaVersion", k::kSchemaVersionKey},
           {"modules", k::kModules},
           {"moduleName", k::kModuleName},

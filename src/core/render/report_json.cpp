@@ -112,7 +112,8 @@ Json ToJson(const OutlierFinding& f) {
 nlohmann::ordered_json ReportToJson(const Report& report) {
   Json out = {{k::kSchemaVersionKey, k::kSchemaVersion},
               {k::kModel, report.model_path},
-              {k::kBatches, report.batches}};
+              {k::kBatches, report.batches},
+              {k::kThreads, report.threads > 0 ? Json(report.threads) : Json(nullptr)}};
   for (const DetectorReport& detector : report.detectors) {
     QREPORT_ASSERT(!out.contains(detector.detector), "two detectors named '{}' in one report",
                    detector.detector);

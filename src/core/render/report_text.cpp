@@ -346,9 +346,13 @@ std::string RenderDetector(const DetectorReport& report) {
 
 std::string RenderReportText(const Report& report) {
   std::string out =
-      fmt::format("qreport: {}, {}\n", report.model_path.empty() ? "<model>" : report.model_path,
+      fmt::format("qreport: {}, {}", report.model_path.empty() ? "<model>" : report.model_path,
                   Plural(static_cast<size_t>(std::max<int64_t>(report.batches, 0)),
                          "calibration batch", "calibration batches"));
+  if (report.threads > 0) {
+    out += " on " + Plural(static_cast<size_t>(report.threads), "thread", "threads");
+  }
+  out += "\n";
   if (report.detectors.empty()) return out + "No detectors ran.\n";
   for (const DetectorReport& detector : report.detectors) out += "\n" + RenderDetector(detector);
   return out;

@@ -16,7 +16,8 @@ namespace k = report_keys;
 using Json = nlohmann::ordered_json;
 
 bool IsTopLevelKey(const std::string& key) {
-  return key == k::kSchemaVersionKey || key == k::kModel || key == k::kBatches;
+  return key == k::kSchemaVersionKey || key == k::kModel || key == k::kBatches ||
+         key == k::kThreads;
 }
 
 bool Contains(const std::string& text, const std::string& part) {

@@ -157,17 +157,20 @@ void BindAnalysis(nb::module_& m) {
           nb::arg("bank"), nb::arg("source"))
       .def(
           "run",
-          [](const PyAnalysis& self, const ObserverBank& bank) {
+          [](const PyAnalysis& self, const ObserverBank& bank, int threads) {
             Report report;
             {
               nb::gil_scoped_release release;
               report = self.analysis.Run(bank);
             }
+            report.threads = threads;
             ModelDescription model = self.analysis.model();
             model.weights.clear();
             return PyReport{std::move(report), std::move(model), self.analysis.current()};
           },
-          nb::arg("bank"));
+          nb::arg("bank"), nb::arg("threads") = 0,
+          "The report on the bank's statistics; `threads`: what calibration ran on (0: not "
+          "known).");
 
   nb::class_<ObserverBank>(m, "Bank")
       .def(

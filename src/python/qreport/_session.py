@@ -99,4 +99,4 @@ class Session:
             weights.append(analysed_weight(self.model, layer, fusion.batch_norm,
                                            fusion.batch_norm_eps))
         self.analysis.set_weights(weights)
-        return self.analysis.run(self.bank)
+        return self.analysis.run(self.bank, self.taps.threads)

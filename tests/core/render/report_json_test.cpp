@@ -80,12 +80,16 @@ Report SampleReport() {
 
 TEST(ReportJsonTest, TopLevel) {
   const Json json = ReportToJson(SampleReport());
-  EXPECT_THAT(Keys(json), ElementsAre("schema_version", "model", "batches", "per_channel_detector",
-                                      "dynamic_vs_static_detector",
+  EXPECT_THAT(Keys(json), ElementsAre("schema_version", "model", "batches", "threads",
+                                      "per_channel_detector", "dynamic_vs_static_detector",
                                       "input_weight_equalization_detector", "outlier_detector"));
   EXPECT_EQ(json["schema_version"], 1);
   EXPECT_EQ(json["model"], "model.pt");
   EXPECT_EQ(json["batches"], 30);
+  EXPECT_TRUE(json["threads"].is_null());  // not known: a report from a saved state
+  Report run = SampleReport();
+  run.threads = 4;
+  EXPECT_EQ(ReportToJson(run)["threads"], 4);
 }
 
 TEST(ReportJsonTest, PerChannel) {
@@ -193,7 +197,8 @@ TEST(ReportJsonTest, EmptyReport) {
   report.model_path = "m.pt";
   report.detectors = {{"outlier_detector", {}, {}}};
   EXPECT_EQ(ReportToJson(report), Json::parse(R"({"schema_version": 1, "model": "m.pt",
-                                                  "batches": 0, "outlier_detector": {}})"));
+                                                  "batches": 0, "threads": null,
+                                                  "outlier_detector": {}})"));
 }
 
 TEST(ReportJsonTest, DuplicatesAreInternalErrors) {

@@ -11,6 +11,7 @@ namespace qreport {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 Report Sample() {
   Report report;
@@ -139,6 +140,16 @@ TEST(ReportTextTest, RendersEveryDetector) {
   Outlier ratios mean most for stationary inputs (see dynamic_vs_static_detector).
 )";
   EXPECT_EQ(RenderReportText(Sample()), expected);
+}
+
+TEST(ReportTextTest, TheHeaderSaysHowManyThreadsCalibrated) {
+  Report report = Sample();
+  report.threads = 1;
+  EXPECT_THAT(RenderReportText(report), StartsWith("qreport: model.pt, 30 calibration batches on "
+                                                   "1 thread\n"));
+  report.threads = 2;
+  EXPECT_THAT(RenderReportText(report), StartsWith("qreport: model.pt, 30 calibration batches on "
+                                                   "2 threads\n"));
 }
 
 TEST(ReportTextTest, IsDeterministicAndFitsTheTerminal) {

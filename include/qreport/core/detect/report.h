@@ -23,13 +23,14 @@ struct Report {
   std::string model_path;
   int64_t batches = 0;                    // calibration batches behind the statistics
   std::vector<DetectorReport> detectors;  // in the order the detectors were given
+  int threads = 0;  // intra-op threads the calibration ran on; 0: not known (a saved state)
 };
 
 // The report for people: per detector, each module's decision and the numbers behind it,
 // and the modules that could not be judged with the reason. Plain text, lines < 100 columns.
 std::string RenderReportText(const Report& report);
 
-// report.json: {"schema_version": 1, "model": ..., "batches": N,
+// report.json: {"schema_version": 1, "model": ..., "batches": N, "threads": T (null: not known),
 //   "<detector name>": {"<module fqn>": {<the reference's keys for the same quantities>}}}.
 // Per-channel values are arrays; non-finite numbers are written as the strings "inf",
 // "-inf", "nan" (JSON has no such numbers). A module with a problem carries "problem".

@@ -50,7 +50,8 @@
     outlier: K.outlierPercentileRatios,
   };
   const detectorNames = Object.keys(report).filter(
-    name => name !== K.schemaVersion && name !== K.model && name !== K.batches);
+    name => name !== K.schemaVersion && name !== K.model && name !== K.batches &&
+      name !== K.threads);
   // Per-channel yes/no arrays come as {bits: "0110"} to keep the page small.
   for (const detector of detectorNames) {
     for (const f of Object.values(report[detector])) {
@@ -558,7 +559,9 @@
   // ---- start -----------------------------------------------------------------------------
   const batches = report[K.batches];
   document.getElementById('meta').textContent = rows.length + ' modules, ' + batches + ' calibration batch' +
-    (batches === 1 ? '' : 'es') + ', detectors: ' + (detectorNames.join(', ') || 'none');
+    (batches === 1 ? '' : 'es') +
+    (typeof report[K.threads] === 'number' ? ' on ' + report[K.threads] + ' thread' + (report[K.threads] === 1 ? '' : 's') : '') +
+    ', detectors: ' + (detectorNames.join(', ') || 'none');
   document.getElementById('footer').textContent = 'Written by ' + data.generator +
     '. Statistics as in torch.ao.quantization.fx._model_report; numbers rounded to 4 significant digits.';
   renderSummary();

@@ -1,0 +1,54 @@
+#include "../../tools/thread_policy.h"
+
+#include <map>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "qreport/core/error.h"
+
+namespace qreport::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::function<const char*(const char*)> Environment(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const char* name) -> const char* {
+    const auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  };
+}
+
+TEST(ThreadPolicyTest, TheFlagThenTheEnvironmentThenTheUsableCpus) {
+  const auto both = Environment({{"OMP_NUM_THREADS", "3"}, {"MKL_NUM_THREADS", "5"}});
+  EXPECT_EQ(ChooseThreads(2, both, 8).threads, 2);
+  EXPECT_EQ(ChooseThreads(2, both, 8).source, "--threads");
+  EXPECT_EQ(ChooseThreads(0, both, 8).threads, 3);
+  EXPECT_EQ(ChooseThreads(0, both, 8).source, "OMP_NUM_THREADS");
+  EXPECT_EQ(ChooseThreads(0, Environment({{"MKL_NUM_THREADS", "5"}}), 8).threads, 5);
+  EXPECT_EQ(ChooseThreads(0, Environment({}), 8).threads, 8);
+  EXPECT_EQ(ChooseThreads(0, Environment({{"OMP_NUM_THREADS", ""}}), 6).threads, 6);
+  EXPECT_EQ(ChooseThreads(0, Environment({}), 0).threads, 1);
+}
+
+TEST(ThreadPolicyTest, AnOpenMpListGivesItsOutermostLevel) {
+  EXPECT_EQ(ChooseThreads(0, Environment({{"OMP_NUM_THREADS", "4,2"}}), 8).threads, 4);
+}
+
+TEST(ThreadPolicyTest, AVariableThatIsNotACountIsAnErrorNamingIt) {
+  for (const char* bad : {"abc", "0", "-2", "2x", ",4", "99999999999"}) {
+    try {
+      ChooseThreads(0, Environment({{"MKL_NUM_THREADS", bad}}), 8);
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+      EXPECT_THAT(e.what(), HasSubstr(std::string("MKL_NUM_THREADS is '") + bad + "'"));
+    }
+  }
+}
+
+TEST(ThreadPolicyTest, UsableCpusIsAtLeastOne) { EXPECT_GE(UsableCpus(), 1); }
+
+}  // namespace
+}  // namespace qreport::cli
