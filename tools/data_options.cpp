@@ -52,9 +52,8 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
 }
 
 int UseThreads(const DataSelection& selection) {
-  const ThreadChoice choice = ChooseThreads(
-      selection.threads, [](const char* name) { return std::getenv(name); }, UsableCpus());
-  at::set_num_threads(choice.threads);
+  at::set_num_threads(ChooseThreads(
+      selection.threads, [](const char* name) { return std::getenv(name); }, UsableCpus()));
   return at::get_num_threads();
 }
 

@@ -27,14 +27,14 @@ int ParseCount(const char* name, const char* value) {
 
 }  // namespace
 
-ThreadChoice ChooseThreads(int flag, const std::function<const char*(const char*)>& getenv,
-                           int usable_cpus) {
-  if (flag > 0) return {flag, "--threads"};
+int ChooseThreads(int flag, const std::function<const char*(const char*)>& getenv,
+                  int usable_cpus) {
+  if (flag > 0) return flag;
   for (const char* name : {"OMP_NUM_THREADS", "MKL_NUM_THREADS"}) {
     const char* value = getenv(name);
-    if (value != nullptr && *value != '\0') return {ParseCount(name, value), name};
+    if (value != nullptr && *value != '\0') return ParseCount(name, value);
   }
-  return {std::max(usable_cpus, 1), "the CPUs this process may run on"};
+  return std::max(usable_cpus, 1);
 }
 
 int UsableCpus() {

@@ -11,20 +11,13 @@
 #define QREPORT_TOOLS_THREAD_POLICY_H_
 
 #include <functional>
-#include <string>
 
 namespace qreport::cli {
-
-struct ThreadChoice {
-  int threads = 1;
-  std::string source;  // what decided it, for messages: "--threads", "OMP_NUM_THREADS", ...
-};
 
 // `flag` is --threads (0: not given); `getenv` is a parameter for tests; `usable_cpus` is
 // UsableCpus(). Throws qreport::Error(kInvalidArgument) for a variable that is set but not a
 // positive integer, naming it: OpenMP would ignore it, and the user meant something by it.
-ThreadChoice ChooseThreads(int flag, const std::function<const char*(const char*)>& getenv,
-                           int usable_cpus);
+int ChooseThreads(int flag, const std::function<const char*(const char*)>& getenv, int usable_cpus);
 
 // CPUs in this process's affinity mask; the online CPU count where the mask is unavailable.
 int UsableCpus();

@@ -22,18 +22,16 @@ std::function<const char*(const char*)> Environment(std::map<std::string, std::s
 
 TEST(ThreadPolicyTest, TheFlagThenTheEnvironmentThenTheUsableCpus) {
   const auto both = Environment({{"OMP_NUM_THREADS", "3"}, {"MKL_NUM_THREADS", "5"}});
-  EXPECT_EQ(ChooseThreads(2, both, 8).threads, 2);
-  EXPECT_EQ(ChooseThreads(2, both, 8).source, "--threads");
-  EXPECT_EQ(ChooseThreads(0, both, 8).threads, 3);
-  EXPECT_EQ(ChooseThreads(0, both, 8).source, "OMP_NUM_THREADS");
-  EXPECT_EQ(ChooseThreads(0, Environment({{"MKL_NUM_THREADS", "5"}}), 8).threads, 5);
-  EXPECT_EQ(ChooseThreads(0, Environment({}), 8).threads, 8);
-  EXPECT_EQ(ChooseThreads(0, Environment({{"OMP_NUM_THREADS", ""}}), 6).threads, 6);
-  EXPECT_EQ(ChooseThreads(0, Environment({}), 0).threads, 1);
+  EXPECT_EQ(ChooseThreads(2, both, 8), 2);
+  EXPECT_EQ(ChooseThreads(0, both, 8), 3);
+  EXPECT_EQ(ChooseThreads(0, Environment({{"MKL_NUM_THREADS", "5"}}), 8), 5);
+  EXPECT_EQ(ChooseThreads(0, Environment({}), 8), 8);
+  EXPECT_EQ(ChooseThreads(0, Environment({{"OMP_NUM_THREADS", ""}}), 6), 6);
+  EXPECT_EQ(ChooseThreads(0, Environment({}), 0), 1);
 }
 
 TEST(ThreadPolicyTest, AnOpenMpListGivesItsOutermostLevel) {
-  EXPECT_EQ(ChooseThreads(0, Environment({{"OMP_NUM_THREADS", "4,2"}}), 8).threads, 4);
+  EXPECT_EQ(ChooseThreads(0, Environment({{"OMP_NUM_THREADS", "4,2"}}), 8), 4);
 }
 
 TEST(ThreadPolicyTest, AVariableThatIsNotACountIsAnErrorNamingIt) {
