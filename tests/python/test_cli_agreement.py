@@ -5,6 +5,7 @@ and the same batches they write the same report.json, decisions exactly and stat
 import json
 import math
 import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -41,7 +42,10 @@ def close(a, b, path):
 
 def run_cli(cli, tmp_path, name, model, data):
     archive = tmp_path / f"{name}.pt"
-    torch.jit.script(model).save(str(archive))
+    with warnings.catch_warnings():
+        # torch 2.x deprecates TorchScript, which is what the CLI reads.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.script(model).save(str(archive))
     data_dir = tmp_path / f"{name}_batches"
     data_dir.mkdir()
     for i, b in enumerate(data):
