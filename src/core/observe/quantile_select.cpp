@@ -20,6 +20,38 @@ constexpr double kThresholdOffsets[kThresholds] = {-4, -1.2, -0.4, 0.4, 1.2, 4};
 constexpr int64_t kMinSample = 16;
 constexpr int64_t kMaxSample = 2048;
 
+// A small channel's k-th value among its few largest or smallest (the outlier detector's
+// 97.5th percentile of a 7x7 map is the 3rd largest of 49) is found in one pass that keeps
+// that many extreme values in order. SummarizeChannel on 49 values took 290-335 ns a channel
+// counting every value's rank, 91-214 ns with the pass (a loaded 2-core machine). From 196
+// values on, the thresholds with a hint were as fast or faster, so it stays below
+// direct_below.
+constexpr int64_t kNearEndRanks = 8;
+
+bool NearAnEnd(int64_t count, int64_t k) { return std::min(k + 1, count - k) <= kNearEndRanks; }
+
+// REQUIRES: the runs hold `count` finite values; NearAnEnd(count, k). Returns +0 for a zero,
+// as BisectKth does.
+float KthNearEnd(const std::vector<FloatRun>& runs, int64_t count, int64_t k) {
+  // Near the top, the m largest are kept; near the bottom, the m largest of the negated
+  // values (negation is exact), so one loop serves both. kept[] is descending.
+  const bool top = count - k <= k + 1;
+  const int m = static_cast<int>(top ? count - k : k + 1);
+  const float sign = top ? 1.0f : -1.0f;
+  float kept[kNearEndRanks];
+  int held = 0;
+  for (const FloatRun& run : runs) {
+    for (int64_t i = 0; i < run.size; ++i) {
+      const float v = sign * run.data[i];
+      if (held == m && v <= kept[m - 1]) continue;
+      int at = held == m ? m - 1 : held++;
+      for (; at > 0 && kept[at - 1] < v; --at) kept[at] = kept[at - 1];
+      kept[at] = v;
+    }
+  }
+  return sign * kept[m - 1] + 0.0f;
+}
+
 int64_t TotalSize(const std::vector<FloatRun>& runs) {
   int64_t total = 0;
   for (const FloatRun& run : runs) total += run.size;
@@ -212,6 +244,11 @@ ChannelSummary SummarizeChannel(const std::vector<FloatRun>& runs, float quantil
   if (summary.min == summary.max || k == 0 || k == total - 1) {
     taken = SelectPath::kTrivial;
     summary.quantile = k == total - 1 ? summary.max : summary.min;
+    return summary;
+  }
+  if (!by_thresholds && NearAnEnd(total, k)) {
+    taken = SelectPath::kNearEnd;
+    summary.quantile = KthNearEnd(runs, total, k);
     return summary;
   }
   if (!by_thresholds) {

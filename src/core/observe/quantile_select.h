@@ -60,6 +60,7 @@ class SelectScratch {
 enum class SelectPath {
   kNone,                // no quantile asked for, or no finite value
   kTrivial,             // the k-th value is the min or the max
+  kNearEnd,             // a small channel whose k-th value is among its few extreme ones
   kDirect,              // a small channel: every value copied and selected from
   kInner,               // between two thresholds
   kInnerCopiedInCount,  // between two thresholds the counting pass copied between (AVX-512)

@@ -475,8 +475,8 @@ TEST(QuantileSelectTest, EqualsSortingOnAnyChannel) {
       }
     }
   }
-  for (SelectPath path :
-       {SelectPath::kTrivial, SelectPath::kDirect, CopiedInCountHere(), SelectPath::kOuter}) {
+  for (SelectPath path : {SelectPath::kTrivial, SelectPath::kNearEnd, SelectPath::kDirect,
+                          CopiedInCountHere(), SelectPath::kOuter}) {
     EXPECT_EQ(paths.count(path), 1u) << "path " << static_cast<int>(path) << " never taken";
   }
 }
