@@ -52,6 +52,13 @@ CliRun Qreport(const std::string& args, const std::string& prefix) {
   return run;
 }
 
+std::function<const char*(const char*)> Environment(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const char* name) -> const char* {
+    const auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  };
+}
+
 size_t Lines(const std::string& text) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }

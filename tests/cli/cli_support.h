@@ -3,6 +3,8 @@
 #define QREPORT_TESTS_CLI_CLI_SUPPORT_H_
 
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +28,9 @@ std::string ReadFile(const std::string& path);
 CliRun Qreport(const std::string& args, const std::string& prefix = "");
 
 size_t Lines(const std::string& text);
+
+// A getenv over a fixed environment, for the policies that read variables.
+std::function<const char*(const char*)> Environment(std::map<std::string, std::string> vars);
 
 // An empty directory named after `name` and this process under the test temp dir.
 std::string ScratchDir(const std::string& name);

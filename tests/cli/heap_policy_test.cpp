@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/cli_support.h"
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -14,13 +16,7 @@
 namespace qreport::cli {
 namespace {
 
-// A getenv over a fixed environment.
-std::function<const char*(const char*)> Environment(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const char* name) -> const char* {
-    const auto it = vars.find(name);
-    return it == vars.end() ? nullptr : it->second.c_str();
-  };
-}
+using cli_testing::Environment;
 
 TEST(HeapPolicyTest, TheUsersMallocSettingsAreFound) {
   EXPECT_EQ(MallocTunedBy(Environment({})), std::nullopt);

@@ -6,19 +6,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cli/cli_support.h"
+
 #include "qreport/core/error.h"
 
 namespace qreport::cli {
 namespace {
 
-using ::testing::HasSubstr;
+using cli_testing::Environment;
 
-std::function<const char*(const char*)> Environment(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const char* name) -> const char* {
-    const auto it = vars.find(name);
-    return it == vars.end() ? nullptr : it->second.c_str();
-  };
-}
+using ::testing::HasSubstr;
 
 TEST(ThreadPolicyTest, TheFlagThenTheEnvironmentThenTheUsableCpus) {
   const auto both = Environment({{"OMP_NUM_THREADS", "3"}, {"MKL_NUM_THREADS", "5"}});
