@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include <fmt/ranges.h>
+
 #include "output_files.h"
 #include "progress.h"
 #include "qreport/core/detect/report.h"
@@ -11,6 +13,18 @@
 #include "qreport/torchscript/model_report.h"
 
 namespace qreport::cli {
+namespace {
+
+// What --out holds, in the order the files are written and named.
+const std::vector<std::string> kOutFiles = {"report.json",
+                                            "report.html",
+                                            "qconfig_mapping.json",
+                                            "qconfig_mapping.py",
+                                            "equalization_mapping.json",
+                                            "tensor_table.csv",
+                                            "channel_table.csv"};
+
+}  // namespace
 
 CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options) {
   CLI::App* cmd = app.add_subcommand(
@@ -38,7 +52,7 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options) {
       ->type_name("DIR");
   cmd->add_flag("--no-fusion", options.no_fusion,
                 "Analyse raw layers (no BatchNorm folding or ReLU fusion)");
-  cmd->add_flag("--quiet,-q", options.quiet, "No progress line");
+  AddQuietFlag(cmd, options.quiet);
   cmd->footer(
       "\nExamples:\n"
       "  qreport analyze resnet18.pt --input-shape 8,3,224,224 --batches 16 --out report/\n"
@@ -50,6 +64,8 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options) {
 void RunAnalyze(const AnalyzeOptions& options) {
   QREPORT_CHECK(options.state_path.empty() || options.data.empty(),
                 "give either calibration data or --state, not both");
+  // Found now, not after calibrating every batch.
+  if (!options.out_dir.empty()) CheckOutputFiles(options.out_dir, kOutFiles);
   const auto model = torchscript::Model::Load(options.model_path);
   torchscript::ModelReportOptions report_options;
   report_options.graph.fusion = !options.no_fusion;
@@ -94,11 +110,11 @@ void RunAnalyze(const AnalyzeOptions& options) {
   for (OutputFile& table : TableCsvFiles(model_report.GenerateVisualizer())) {
     files.push_back(std::move(table));
   }
+  std::vector<std::string> names;
+  for (const OutputFile& file : files) names.push_back(file.name);
+  QREPORT_ASSERT(names == kOutFiles, "--out writes files its check did not look at");
   WriteOutputFiles(options.out_dir, files);
-  std::cout << fmt::format(
-      "\nwrote report.json, report.html, qconfig_mapping.json, qconfig_mapping.py, "
-      "equalization_mapping.json, tensor_table.csv and channel_table.csv to {}\n",
-      options.out_dir);
+  std::cout << fmt::format("\nwrote {} to {}\n", fmt::join(kOutFiles, ", "), options.out_dir);
 }
 
 }  // namespace qreport::cli

@@ -6,6 +6,7 @@
 
 #include "progress.h"
 #include "qreport/core/error.h"
+#include "qreport/core/io/output_file.h"
 #include "qreport/core/observe/observer_bank.h"
 #include "qreport/torchscript/calibrate.h"
 #include "qreport/torchscript/calibration_data.h"
@@ -68,7 +69,7 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
                 "and skipped in the data (give the same data, in the same order)");
   cmd->add_flag("--no-fusion", options.no_fusion,
                 "Observe raw layer outputs (no BatchNorm folding or ReLU fusion)");
-  cmd->add_flag("--quiet,-q", options.quiet, "No progress line");
+  AddQuietFlag(cmd, options.quiet);
   cmd->footer(
       "\nExamples:\n"
       "  qreport calibrate model.pt --data calib/*.npy --state part1.qstate\n"
@@ -88,11 +89,14 @@ CLI::App* AddMergeCommand(CLI::App& app, MergeOptions& options) {
   cmd->add_option("--out,-o", options.out, "The merged state (written atomically)")
       ->required()
       ->type_name("STATE");
+  AddQuietFlag(cmd, options.quiet);
   cmd->footer("\nExample:\n  qreport merge part1.qstate part2.qstate --out all.qstate\n");
   return cmd;
 }
 
 void RunCalibrate(const CalibrateOptions& options) {
+  // Found now, not after the last batch.
+  CheckCanWrite(options.state_path);
   ApplyHeapPolicy(HeapPolicyOf(options.data));
   const int threads = UseThreads(options.data);
   const auto model = torchscript::Model::Load(options.model_path);
@@ -125,15 +129,21 @@ void RunCalibrate(const CalibrateOptions& options) {
 }
 
 void RunMerge(const MergeOptions& options) {
+  CheckCanWrite(options.out);
+  const int64_t count = static_cast<int64_t>(options.inputs.size());
+  ProgressBar progress("merging", count, options.quiet);
   ObserverBank merged = ObserverBank::Load(options.inputs.front());
-  for (size_t i = 1; i < options.inputs.size(); ++i) {
+  progress.Update(1);
+  for (int64_t i = 1; i < count; ++i) {
     try {
       merged.Merge(ObserverBank::Load(options.inputs[i]));
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::kInvalidArgument) throw;
       throw MakeError(ErrorKind::kInvalidArgument, "{}: {}", options.inputs[i], e.what());
     }
+    progress.Update(i + 1);
   }
+  progress.Finish();
   merged.Save(options.out);
   std::cout << fmt::format("merged {} state(s), {} batch(es) in all; written to {}\n",
                            options.inputs.size(), merged.batches(), options.out);

@@ -27,6 +27,7 @@ struct CalibrateOptions {
 struct MergeOptions {
   std::vector<std::string> inputs;
   std::string out;
+  bool quiet = false;
 };
 
 CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options);

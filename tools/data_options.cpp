@@ -1,5 +1,6 @@
 #include "data_options.h"
 
+#include <cmath>
 #include <cstdlib>
 
 #include <ATen/Parallel.h>
@@ -8,6 +9,41 @@
 #include "thread_policy.h"
 
 namespace qreport::cli {
+namespace {
+
+// "1/255", "0.5" or "2" -> the number; throws qreport::Error naming --input-scale.
+double ParseScale(const std::string& text) {
+  const auto slash = text.find('/');
+  auto number = [&](const std::string& piece) {
+    size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(piece, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    QREPORT_CHECK(!piece.empty() && used == piece.size() && std::isfinite(value),
+                  "--input-scale {}: expected a number or a fraction, e.g. 1/255 or 0.5", text);
+    return value;
+  };
+  const double value = slash == std::string::npos
+                           ? number(text)
+                           : number(text.substr(0, slash)) / number(text.substr(slash + 1));
+  QREPORT_CHECK(std::isfinite(value) && value != 0,
+                "--input-scale {}: expected a finite, non-zero "
+                "factor, e.g. 1/255",
+                text);
+  return value;
+}
+
+c10::ScalarType FloatingType(const std::string& name) {
+  if (name == "float64") return at::kDouble;
+  if (name == "float16") return at::kHalf;
+  if (name == "bfloat16") return at::kBFloat16;
+  return at::kFloat;
+}
+
+}  // namespace
 
 void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
   auto* data =
@@ -16,7 +52,8 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
                       "input, matched to forward's argument names, else in order), directories "
                       "of them (sorted by name), or ARCHIVE.pt:ATTR (a TorchScript module's "
                       "attribute: a tensor, or a list of batches of tensors). Floating arrays "
-                      "become float32, integer arrays int64")
+                      "become float32, integer arrays int64 (see --input-dtype for images "
+                      "stored as uint8)")
           ->type_name("FILE|DIR|ARCHIVE.pt:ATTR...");
   cmd->add_option("--batch-size", selection.batch_size,
                   "Split each data file along dimension 0 into batches of N rows (the last may "
@@ -24,6 +61,17 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
       ->check(CLI::PositiveNumber)
       ->needs(data)
       ->type_name("N");
+  cmd->add_option("--input-dtype", selection.input_dtype,
+                  "Cast every --data input to this floating type, e.g. images stored as uint8 "
+                  "for a float model: --input-dtype float32 --input-scale 1/255")
+      ->check(CLI::IsMember({"float32", "float64", "float16", "bfloat16"}))
+      ->needs(data)
+      ->type_name("float32|float64|float16|bfloat16");
+  cmd->add_option("--input-scale", selection.input_scale,
+                  "Multiply every --data input by this factor after the cast (a number or a "
+                  "fraction: 1/255); scaled integer inputs become float32")
+      ->needs(data)
+      ->type_name("FACTOR");
   auto* shape = cmd->add_option("--input-shape", selection.input_shapes,
                                 "Synthetic data of this shape instead (repeat for several "
                                 "inputs), e.g. --input-shape 8,3,224,224")
@@ -70,6 +118,8 @@ std::unique_ptr<torchscript::CalibrationData> MakeData(const DataSelection& sele
     torchscript::DataOptions files;
     files.batch_size = selection.batch_size;
     files.arguments = torchscript::ForwardArguments(model.module());
+    if (!selection.input_dtype.empty()) files.input_dtype = FloatingType(selection.input_dtype);
+    files.input_scale = ParseScale(selection.input_scale);
     return torchscript::FileData(selection.data, files);
   }
   torchscript::SyntheticOptions synthetic;

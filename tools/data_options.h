@@ -24,6 +24,8 @@ struct DataSelection {
   int64_t batches = 8;
   uint64_t seed = 0;
   std::string distribution = "normal";
+  std::string input_dtype;           // --input-dtype; "": as --data says
+  std::string input_scale = "1";     // --input-scale, e.g. "1/255"
   bool return_freed_memory = false;  // --return-freed-memory: glibc's default heap policy
   int threads = 0;                   // --threads; 0: see thread_policy.h
 

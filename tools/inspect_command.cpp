@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "progress.h"
 #include "qreport/core/render/inventory.h"
 #include "qreport/torchscript/layer_graph.h"
 #include "qreport/torchscript/model.h"
@@ -26,6 +27,7 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
   inspect->add_flag("--no-fusion", options.no_fusion,
                     "Observe each layer's raw output: do not fold a following BatchNorm into "
                     "the weight or observe after a following ReLU, as PyTorch's fusion would");
+  AddQuietFlag(inspect, options.quiet);
   inspect->footer(
       "\nExamples:\n"
       "  qreport inspect resnet18.pt\n"

@@ -12,6 +12,7 @@ struct InspectOptions {
   std::string model_path;
   bool json = false;
   bool no_fusion = false;
+  bool quiet = false;  // accepted as on every subcommand; inspect draws no progress line
 };
 
 // Adds the subcommand to `app`; `options` receives its arguments.

@@ -1,47 +1,25 @@
 #include "output_files.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
-#include "qreport/core/error.h"
+#include "qreport/core/io/output_file.h"
 
 namespace qreport::cli {
 
 void WriteOutputFiles(const std::string& directory, const std::vector<OutputFile>& files) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(directory, ec);
-  if (ec || !fs::is_directory(directory)) {
-    throw MakeError(ErrorKind::kIo, "{}: cannot create the output directory: {}", directory,
-                    ec ? ec.message() : "a file of that name exists");
-  }
-  std::vector<fs::path> written;
-  auto discard = [&] {
-    for (const fs::path& path : written) fs::remove(path, ec);
-  };
+  CreateOutputDirectory(directory);
+  std::vector<FileContent> contents;
   for (const OutputFile& file : files) {
-    const fs::path temporary = fs::path(directory) / (file.name + ".tmp");
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (out) written.push_back(temporary);
-    out << file.content;
-    out.flush();
-    if (!out) {
-      const std::string reason = std::strerror(errno);
-      discard();
-      throw MakeError(ErrorKind::kIo, "{}: cannot write: {}",
-                      (fs::path(directory) / file.name).string(), reason);
-    }
+    contents.push_back({(std::filesystem::path(directory) / file.name).string(), file.content});
   }
-  for (size_t i = 0; i < files.size(); ++i) {
-    const fs::path target = fs::path(directory) / files[i].name;
-    fs::rename(written[i], target, ec);
-    if (ec) {
-      discard();
-      throw MakeError(ErrorKind::kIo, "{}: cannot move into place: {}", target.string(),
-                      ec.message());
-    }
+  WriteFilesAtomically(contents);
+}
+
+void CheckOutputFiles(const std::string& directory, const std::vector<std::string>& names) {
+  CheckCanWriteDirectory(directory);
+  if (!std::filesystem::is_directory(directory)) return;  // created later, empty
+  for (const std::string& name : names) {
+    CheckCanWrite((std::filesystem::path(directory) / name).string());
   }
 }
 

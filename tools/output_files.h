@@ -1,5 +1,4 @@
-// Writes a command's output files all-or-nothing: every file goes to a temporary name in the
-// target directory first and is renamed into place only when all of them were written, so a
+// Writes a command's output files all-or-nothing, as qreport/core/io/output_file.h says: a
 // failure never leaves a half-written or half-updated set behind.
 #ifndef QREPORT_TOOLS_OUTPUT_FILES_H_
 #define QREPORT_TOOLS_OUTPUT_FILES_H_
@@ -19,6 +18,10 @@ struct OutputFile {
 
 // Creates `directory` if needed. Throws qreport::Error(kIo) naming the path on failure.
 void WriteOutputFiles(const std::string& directory, const std::vector<OutputFile>& files);
+
+// Before long work: throws qreport::Error(kIo) unless `directory` exists or can be created
+// and each of `names` could be written in it. Creates nothing.
+void CheckOutputFiles(const std::string& directory, const std::vector<std::string>& names);
 
 // tensor_table.csv and channel_table.csv: the visualizer's two tables.
 std::vector<OutputFile> TableCsvFiles(const Visualizer& visualizer, const TableFilter& filter = {});

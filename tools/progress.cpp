@@ -16,6 +16,10 @@ std::string Clock(double seconds) {
 
 }  // namespace
 
+void AddQuietFlag(CLI::App* cmd, bool& quiet) {
+  cmd->add_flag("--quiet,-q", quiet, "No progress line on stderr (results and errors still print)");
+}
+
 ProgressBar::ProgressBar(std::string label, std::optional<int64_t> total, bool quiet)
     : label_(std::move(label)),
       total_(total),

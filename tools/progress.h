@@ -8,7 +8,13 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 namespace qreport::cli {
+
+// -q/--quiet, the same on every subcommand (scripts pass it to all of them): no progress
+// line. Results, warnings and errors still print.
+void AddQuietFlag(CLI::App* cmd, bool& quiet);
 
 class ProgressBar {
  public:

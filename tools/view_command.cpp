@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "output_files.h"
+#include "progress.h"
 #include "qreport/core/error.h"
 #include "qreport/core/render/html_report.h"
 #include "qreport/core/render/visualizer.h"
@@ -59,6 +60,7 @@ CLI::App* AddViewCommand(CLI::App& app, ViewOptions& options) {
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   cmd->add_flag("--list", options.list, "List the modules and the plottable features");
+  AddQuietFlag(cmd, options.quiet);
   cmd->footer(
       "\nWithout --out, --csv, --svg or --list, prints the tables, filtered, fitted to the "
       "terminal.\n\nExamples:\n"

@@ -18,7 +18,8 @@ struct ViewOptions {
   std::string plot;       // --plot channels|modules|histogram, written to svg_path
   std::string svg_path;
   int bins = 10;
-  bool list = false;  // --list: the modules and plottable features
+  bool list = false;   // --list: the modules and plottable features
+  bool quiet = false;  // accepted as on every subcommand; view draws no progress line
 };
 
 CLI::App* AddViewCommand(CLI::App& app, ViewOptions& options);

@@ -1,6 +1,8 @@
 #include "graph_utils.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <unordered_set>
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -220,6 +222,36 @@ std::string ConciseTorchError(const std::exception& error) {
     if (line->find("Error: ") != std::string::npos && line->rfind("  ", 0) != 0) return *line;
   }
   return lines.front();
+}
+
+std::optional<uint64_t> FailedAllocationBytes(const std::exception& error) {
+  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) return 0;
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+  if (c10_error == nullptr) return std::nullopt;
+  // DefaultCPUAllocator's words, the same in LibTorch 1.13 and 2.x.
+  const std::string& message = c10_error->msg();
+  if (message.find("can't allocate memory") == std::string::npos) return std::nullopt;
+  const std::string marker = "tried to allocate ";
+  const auto at = message.find(marker);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(message.c_str() + at + marker.size(), nullptr, 10);
+}
+
+std::string ByteSize(uint64_t bytes) {
+  static constexpr const char* kDecimal[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  static constexpr const char* kBinary[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  auto scaled = [bytes](double base, int& unit) {
+    double value = static_cast<double>(bytes);
+    for (unit = 0; value >= base && unit < 6; ++unit) value /= base;
+    return value;
+  };
+  int decimal_unit = 0;
+  int binary_unit = 0;
+  const double decimal = scaled(1000.0, decimal_unit);
+  const double binary = scaled(1024.0, binary_unit);
+  if (decimal_unit == 0) return fmt::format("{} bytes", bytes);
+  return fmt::format("{:.1f} {} ({:.1f} {})", decimal, kDecimal[decimal_unit], binary,
+                     kBinary[binary_unit]);
 }
 
 void SimplifyForAnalysis(const std::shared_ptr<torch::jit::Graph>& graph,

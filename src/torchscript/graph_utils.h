@@ -68,6 +68,14 @@ void ReplaceWithScript(
 // interpreter the final "RuntimeError: ..." line, else the first line, without backtraces.
 std::string ConciseTorchError(const std::exception& error);
 
+// When `error` says an allocation failed (std::bad_alloc, or LibTorch's allocator refusing):
+// the bytes it asked for, 0 when it did not say. nullopt for any other error.
+std::optional<uint64_t> FailedAllocationBytes(const std::exception& error);
+
+// 25600000000000 -> "25.6 TB (23.3 TiB)": decimal as disks and RAM are sold, binary as
+// top(1) shows them.
+std::string ByteSize(uint64_t bytes);
+
 // Inlines every call in `graph` (a forward graph of `module`), folds plain attributes of
 // this instance and constant branches, in place. Values computed stay bit-identical.
 void SimplifyForAnalysis(const std::shared_ptr<torch::jit::Graph>& graph,

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -17,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include "cli/cli_support.h"
+#include "qreport/core/error.h"
 #include "qreport/core/observe/observer_bank.h"
 #include "testing/json_near.h"
 
@@ -25,6 +28,7 @@ namespace {
 
 using qreport::testing::JsonNear;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 TEST(CliTest, HelpTeachesTheCommands) {
@@ -41,6 +45,16 @@ TEST(CliTest, InspectHelpHasExamples) {
   EXPECT_THAT(run.out, HasSubstr("--json"));
   EXPECT_THAT(run.out, HasSubstr("--no-fusion"));
   EXPECT_THAT(run.out, HasSubstr("qreport inspect resnet18.pt"));
+}
+
+TEST(CliTest, EverySubcommandTakesQuiet) {
+  for (const char* command : {"inspect", "analyze", "calibrate", "merge", "view"}) {
+    const CliRun run = Qreport(std::string(command) + " --help");
+    EXPECT_EQ(run.exit_code, 0) << command;
+    EXPECT_THAT(run.out, HasSubstr("-q,--quiet")) << command;
+  }
+  const CliRun inspect = Qreport("inspect -q '" + Fixture("mlp.pt") + "'");
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
 }
 
 TEST(CliTest, VersionNamesLibTorch) {
@@ -144,8 +158,9 @@ TEST(CliCalibrateTest, SplitCalibrationMergesToTheSameState) {
   // Under glibc's own heap policy: where freed memory goes changes no statistic.
   calibrate(dir + "/a1.npy " + dir + "/a2.npy " + dir + "/b1.npy " + dir + "/b2.npy", "ab.qstate",
             " --return-freed-memory");
-  const CliRun merge =
-      Qreport("merge " + dir + "/a.qstate " + dir + "/b.qstate --out " + dir + "/merged.qstate");
+  // --quiet as on every subcommand.
+  const CliRun merge = Qreport("merge " + dir + "/a.qstate " + dir + "/b.qstate --out " + dir +
+                               "/merged.qstate --quiet");
   ASSERT_EQ(merge.exit_code, 0) << merge.err;
   EXPECT_THAT(merge.out, HasSubstr("merged 2 state(s), 4 batch(es)"));
 
@@ -194,55 +209,117 @@ TEST(CliCalibrateTest, InputTheModelRejectsIsExitCodeTwo) {
   EXPECT_FALSE(out.good()) << "no state file on failure";
 }
 
-// A run killed mid-way leaves its last checkpoint intact; --resume continues from it and ends
-// with exactly the statistics of a run that was never interrupted.
-TEST(CliCalibrateTest, KilledRunResumesFromItsCheckpoint) {
-  const std::string dir = ScratchDir("kill");
-  const std::string state = dir + "/run.qstate";
+// Starts `qreport calibrate` on mlp.pt's synthetic data in a child process; stdout discarded.
+pid_t StartCalibration(const std::string& state, const std::string& batches,
+                       const std::string& checkpoint_every, bool resume) {
   const std::string bin = Setting("QREPORT_BIN", QREPORT_BIN_PATH);
   const std::string model = Fixture("mlp.pt");
   const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
   if (pid == 0) {
     std::freopen("/dev/null", "w", stdout);
     ::execl(bin.c_str(), "qreport", "calibrate", model.c_str(), "-q", "--input-shape", "4,16",
-            "--batches", "10000000", "--checkpoint-every", "200", "--state", state.c_str(),
-            static_cast<char*>(nullptr));
+            "--batches", batches.c_str(), "--checkpoint-every", checkpoint_every.c_str(), "--state",
+            state.c_str(), resume ? "--resume" : "--quiet", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  // Wait for the first checkpoint, let the run go on a little, then kill it hard.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!std::ifstream(state).good() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return pid;
+}
+
+// Kill -9 at a random moment, several times over, each run resuming the last one's
+// checkpoint: every checkpoint left is whole, and the final state is exactly that of a run
+// that was never interrupted.
+TEST(CliCalibrateTest, KilledRunsResumeFromTheirCheckpoints) {
+  const std::string dir = ScratchDir("kill");
+  const std::string state = dir + "/run.qstate";
+  const unsigned seed = static_cast<unsigned>(std::random_device{}());
+  std::mt19937 random(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  int64_t saved = 0;
+  for (int round = 0; round < 4; ++round) {
+    const pid_t pid = StartCalibration(state, "10000000", "50", /*resume=*/round > 0);
+    ASSERT_GE(pid, 0);
+    // Wait for a checkpoint beyond the last one, then kill at a random moment after it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    auto batches_in_state = [&]() -> int64_t {
+      try {
+        return qreport::ObserverBank::Load(state).batches();
+      } catch (const ::qreport::Error&) {
+        return 0;  // not written yet
+      }
+    };
+    while (batches_in_state() <= saved && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(1, 400)(random)));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "round " << round << ": the run ended before the kill";
+
+    const int64_t now = qreport::ObserverBank::Load(state).batches();  // whole, or this throws
+    EXPECT_EQ(now % 50, 0) << "only whole checkpoints are ever visible";
+    EXPECT_GT(now, saved) << "round " << round;
+    saved = now;
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it was killed";
-
-  const auto checkpoint = qreport::ObserverBank::Load(state);
-  const int64_t saved = checkpoint.batches();
-  ASSERT_GT(saved, 0);
-  EXPECT_EQ(saved % 200, 0) << "only whole checkpoints are ever visible";
-
-  const std::string total = std::to_string(saved + 300);
-  const CliRun resumed = Qreport("calibrate '" + model + "' -q --input-shape 4,16 --batches " +
-                                 total + " --checkpoint-every 200 --resume --state " + state);
+  // A writer killed between writing and renaming leaves its hidden temporary file; the state
+  // itself is never one.
+  const std::string total = std::to_string(saved + 120);
+  const CliRun resumed =
+      Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --input-shape 4,16 --batches " + total +
+              " --checkpoint-every 50 --resume --state " + state);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_THAT(resumed.out, HasSubstr("resumed from " + std::to_string(saved) + " batch(es) in " +
-                                     state + "; ran 300 more"));
-  const CliRun straight = Qreport("calibrate '" + model + "' -q --input-shape 4,16 --batches " +
-                                  total + " --state " + dir + "/straight.qstate");
+                                     state + "; ran 120 more"));
+  const CliRun straight =
+      Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --input-shape 4,16 --batches " + total +
+              " --state " + dir + "/straight.qstate");
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
   const auto a = qreport::ObserverBank::Load(state);
   const auto b = qreport::ObserverBank::Load(dir + "/straight.qstate");
-  EXPECT_EQ(a.batches(), saved + 300);
+  EXPECT_EQ(a.batches(), saved + 120);
   ASSERT_EQ(a.size(), b.size());
   for (size_t slot = 0; slot < a.size(); ++slot) {
     EXPECT_EQ(a.state(slot).ToJson(), b.state(slot).ToJson()) << qreport::ToString(a.key(slot));
   }
+}
+
+// Two runs checkpointing into one --state at once: the file is always one run's complete
+// state, never a mix of both.
+TEST(CliCalibrateTest, ConcurrentWritersLeaveOneCompleteState) {
+  const std::string dir = ScratchDir("concurrent");
+  const std::string state = dir + "/shared.qstate";
+  const pid_t first = StartCalibration(state, "300", "1", /*resume=*/false);
+  const pid_t second = StartCalibration(state, "301", "1", /*resume=*/false);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  int loads = 0;
+  for (;;) {
+    int status = 0;
+    const bool first_done = ::waitpid(first, &status, WNOHANG) != 0;
+    if (first_done) {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    if (std::ifstream(state).good()) {
+      const int64_t batches = qreport::ObserverBank::Load(state).batches();  // throws if mixed
+      EXPECT_GT(batches, 0);
+      ++loads;
+    }
+    if (first_done) break;
+  }
+  int status = 0;
+  ::waitpid(second, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const int64_t final_batches = qreport::ObserverBank::Load(state).batches();
+  EXPECT_TRUE(final_batches == 300 || final_batches == 301) << final_batches;
+  EXPECT_GT(loads, 0);
+  // Each writer's temporary files were its own, and are gone.
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    left.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"shared.qstate"});
 }
 
 TEST(CliCalibrateTest, ResumingFromAnotherModelsStateIsRefused) {
@@ -373,6 +450,46 @@ TEST(CliDataTest, EmptyDataIsExitCodeTwo) {
   ExpectCalibrateError("mlp.pt", DataFixture("empty_dir"), {"holds no .npy or .npz files"});
   ExpectCalibrateError("mlp.pt", DataFixture("no_rows.npy"), {"is empty (shape [0,16])"});
   ExpectCalibrateError("mlp.pt", DataFixture("nope.npy"), {"no such file or directory"});
+}
+
+// An input shape beyond any memory is the user's request, not a bug: one line naming the
+// shape and the bytes, exit code 2.
+TEST(CliDataTest, ImpossibleInputShapeIsAUserError) {
+  const CliRun run =
+      Qreport("analyze '" + Fixture("conv_bn_relu.pt") + "' -q --input-shape 100000000,1000,8,8");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("input shape 100000000,1000,8,8: a float32 batch of it needs "
+                                 "25.6 TB (23.3 TiB), more than this machine's memory"));
+  EXPECT_EQ(Lines(run.err), 1u) << run.err;
+  EXPECT_THAT(run.err, Not(HasSubstr("bug")));
+}
+
+// Images saved as uint8 come in as int64; the model's error names the option that casts and
+// scales them, and with it they calibrate exactly as the same images saved as float32.
+TEST(CliDataTest, IntegerImagesAreCastAndScaledOnRequest) {
+  const std::string u8 = DataFixture("images_u8.npy");
+  ExpectCalibrateError("mlp.pt", u8,
+                       {u8 + ": input 'x' (int64 [4,16])", "the model rejected the input",
+                        "--input-dtype float32 --input-scale 1/255"});
+  const std::string dir = ScratchDir("u8");
+  const CliRun cast =
+      Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --data " + u8 +
+              " --input-dtype float32 --input-scale 1/255 --state " + dir + "/cast.qstate");
+  ASSERT_EQ(cast.exit_code, 0) << cast.err;
+  const CliRun floats =
+      Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --data " +
+              DataFixture("images_u8_as_f32.npy") + " --state " + dir + "/f32.qstate");
+  ASSERT_EQ(floats.exit_code, 0) << floats.err;
+  const auto a = qreport::ObserverBank::Load(dir + "/cast.qstate");
+  const auto b = qreport::ObserverBank::Load(dir + "/f32.qstate");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t slot = 0; slot < a.size(); ++slot) {
+    EXPECT_EQ(a.state(slot).ToJson(), b.state(slot).ToJson()) << qreport::ToString(a.key(slot));
+  }
+  const CliRun bad_scale = Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --data " + u8 +
+                                   " --input-scale 1/0 --state " + dir + "/x.qstate");
+  EXPECT_EQ(bad_scale.exit_code, 2);
+  EXPECT_THAT(bad_scale.err, HasSubstr("--input-scale 1/0: expected a finite, non-zero factor"));
 }
 
 TEST(CliDataTest, HelpDocumentsTheDataForms) {

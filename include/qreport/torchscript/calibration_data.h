@@ -85,6 +85,12 @@ struct DataOptions {
     kModelDefaults,  // floating -> float32, integer -> int64, bool kept (see the top)
     kAsStored,       // pass every tensor as it was saved
   } dtypes = DTypes::kModelDefaults;
+  // Applied after `dtypes`, to every tensor input: cast to `input_dtype` when set (a floating
+  // type), then multiplied by `input_scale` when it is not 1. Scaled integer inputs become
+  // float32 when no `input_dtype` is set, since scaled values are no longer integers. Images
+  // saved as uint8 for a float model: input_dtype = at::kFloat, input_scale = 1/255.
+  std::optional<c10::ScalarType> input_dtype;
+  double input_scale = 1.0;
 };
 
 // Batches from `entries` (files, directories, ARCHIVE.pt:ATTR; see the top of this file).

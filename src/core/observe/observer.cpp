@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "observe/channel_scan.h"
+#include "observe/state_json.h"
 #include "qreport/core/error.h"
 
 namespace qreport {
@@ -241,28 +242,96 @@ nlohmann::json ObserverState::ToJson() const {
   };
 }
 
+namespace internal {
+namespace {
+
+int64_t CheckedCount(const nlohmann::json& value, const char* key) {
+  // A float (NaN, 2.5) must not be cast to an integer: for NaN that is undefined.
+  QREPORT_CHECK_KIND(value.is_number_integer(), ErrorKind::kBadData,
+                     "observer state: '{}' must hold whole numbers, got {}", key, value.dump());
+  if (value.is_number_unsigned()) {
+    QREPORT_CHECK_KIND(
+        value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()),
+        ErrorKind::kBadData, "observer state: '{}' is too large: {}", key, value.dump());
+  }
+  const int64_t count = value.get<int64_t>();
+  QREPORT_CHECK_KIND(count >= 0, ErrorKind::kBadData,
+                     "observer state: '{}' must not be negative, got {}", key, count);
+  return count;
+}
+
+float CheckedFloat(const nlohmann::json& value, const char* key) {
+  QREPORT_CHECK_KIND(value.is_number(), ErrorKind::kBadData,
+                     "observer state: '{}' must hold numbers, got {}", key, value.dump());
+  const double number = value.get<double>();
+  // A finite double beyond float's range has no float value (the cast is undefined).
+  QREPORT_CHECK_KIND(!std::isfinite(number) || std::abs(number) <= kFloatMax, ErrorKind::kBadData,
+                     "observer state: '{}' is out of float32's range: {}", key, number);
+  return static_cast<float>(number);
+}
+
+}  // namespace
+
+int64_t CountFromJson(const nlohmann::json& object, const char* key) {
+  return CheckedCount(object.at(key), key);
+}
+
+float FloatFromJson(const nlohmann::json& object, const char* key) {
+  return CheckedFloat(object.at(key), key);
+}
+
+std::vector<float> FloatsFromJson(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& values = object.at(key);
+  QREPORT_CHECK_KIND(values.is_array(), ErrorKind::kBadData,
+                     "observer state: '{}' must be a list of numbers", key);
+  std::vector<float> floats;
+  floats.reserve(values.size());
+  for (const nlohmann::json& value : values) floats.push_back(CheckedFloat(value, key));
+  return floats;
+}
+
+std::vector<int64_t> CountsFromJson(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& values = object.at(key);
+  QREPORT_CHECK_KIND(values.is_array(), ErrorKind::kBadData,
+                     "observer state: '{}' must be a list of counts", key);
+  std::vector<int64_t> counts;
+  counts.reserve(values.size());
+  for (const nlohmann::json& value : values) counts.push_back(CheckedCount(value, key));
+  return counts;
+}
+
+}  // namespace internal
+
 ObserverState ObserverState::FromJson(const nlohmann::json& json) {
   try {
     ObserverOptions options;
     const auto& o = json.at("options");
-    options.channel_axis = o.at("channel_axis").get<int>();
-    options.comp_percentile = o.at("comp_percentile").get<float>();
-    options.statistics = o.at("statistics").get<uint32_t>();
+    // Checked before the casts, which are undefined for NaN and out-of-range values; the
+    // constructor validates the rest.
+    const nlohmann::json& axis = o.at("channel_axis");
+    QREPORT_CHECK_KIND(
+        axis.is_number_integer() &&
+            (axis.is_number_unsigned() ? axis.get<uint64_t>() <= 64 : axis.get<int64_t>() >= -64),
+        ErrorKind::kBadData, "observer state: bad channel axis {}", axis.dump());
+    options.channel_axis = axis.get<int>();
+    options.comp_percentile = internal::FloatFromJson(o, "comp_percentile");
+    options.statistics = static_cast<uint32_t>(
+        std::min<int64_t>(internal::CountFromJson(o, "statistics"), UINT32_MAX));
     ObserverState state(options);
     const auto& i = json.at("issues");
-    state.issues_.nonfinite_values = i.at("nonfinite_values").get<int64_t>();
-    state.issues_.empty_batches = i.at("empty_batches").get<int64_t>();
-    state.issues_.missing_axis_batches = i.at("missing_axis_batches").get<int64_t>();
-    state.issues_.channel_mismatch_batches = i.at("channel_mismatch_batches").get<int64_t>();
-    state.num_batches_ = json.at("num_batches").get<int64_t>();
+    state.issues_.nonfinite_values = internal::CountFromJson(i, "nonfinite_values");
+    state.issues_.empty_batches = internal::CountFromJson(i, "empty_batches");
+    state.issues_.missing_axis_batches = internal::CountFromJson(i, "missing_axis_batches");
+    state.issues_.channel_mismatch_batches = internal::CountFromJson(i, "channel_mismatch_batches");
+    state.num_batches_ = internal::CountFromJson(json, "num_batches");
     state.batch_range_sum_ = json.at("batch_range_sum").get<double>();
-    state.epoch_min_ = json.at("epoch_min").get<float>();
-    state.epoch_max_ = json.at("epoch_max").get<float>();
-    state.min_val_ = json.at("min_val").get<std::vector<float>>();
-    state.max_val_ = json.at("max_val").get<std::vector<float>>();
+    state.epoch_min_ = internal::FloatFromJson(json, "epoch_min");
+    state.epoch_max_ = internal::FloatFromJson(json, "epoch_max");
+    state.min_val_ = internal::FloatsFromJson(json, "min_val");
+    state.max_val_ = internal::FloatsFromJson(json, "max_val");
     state.ratio_sum_ = json.at("ratio_sum").get<std::vector<double>>();
-    state.percentile_batches_ = json.at("percentile_batches").get<std::vector<int64_t>>();
-    state.constant_batches_ = json.at("constant_batches").get<std::vector<int64_t>>();
+    state.percentile_batches_ = internal::CountsFromJson(json, "percentile_batches");
+    state.constant_batches_ = internal::CountsFromJson(json, "constant_batches");
     const size_t n = state.min_val_.size();
     QREPORT_CHECK_KIND(state.max_val_.size() == n && state.ratio_sum_.size() == n &&
                            state.percentile_batches_.size() == n &&

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
+#include "observe/state_json.h"
 #include "qreport/core/error.h"
+#include "qreport/core/io/output_file.h"
 
 namespace qreport {
 namespace {
@@ -186,26 +187,8 @@ void ObserverBank::Save(const std::string& path) const {
       {"points", points}};
   const std::vector<uint8_t> bytes = nlohmann::json::to_cbor(json);
 
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      throw MakeError(ErrorKind::kIo, "{}: cannot write the state: {}", path, std::strerror(errno));
-    }
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      throw MakeError(ErrorKind::kIo, "{}: writing the state failed", path);
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(temporary.c_str());
-    throw MakeError(ErrorKind::kIo, "{}: cannot move the state into place: {}", path,
-                    std::strerror(err));
-  }
+  WriteFileAtomically(path,
+                      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 ObserverBank ObserverBank::Load(const std::string& path) {
@@ -226,15 +209,23 @@ ObserverBank ObserverBank::Load(const std::string& path) {
   if (!json.is_object() || json.value("format", "") != kFormat) {
     throw MakeError(ErrorKind::kBadData, "{}: not a qreport state file", path);
   }
-  const int version = json.value("version", 0);
-  QREPORT_CHECK_KIND(version == kFormatVersion, ErrorKind::kBadData,
-                     "{}: state format version {} is not supported (this qreport reads {})", path,
-                     version, kFormatVersion);
+  const nlohmann::json* version = json.contains("version") ? &json["version"] : nullptr;
+  QREPORT_CHECK_KIND(version != nullptr && version->is_number_integer(), ErrorKind::kBadData,
+                     "{}: damaged state file: no format version", path);
+  const int64_t found = version->get<int64_t>();
+  QREPORT_CHECK_KIND(found <= kFormatVersion, ErrorKind::kBadData,
+                     "{}: state format version {} comes from a newer qreport; this one reads "
+                     "version {}: upgrade qreport to read it",
+                     path, found, kFormatVersion);
+  QREPORT_CHECK_KIND(found == kFormatVersion, ErrorKind::kBadData,
+                     "{}: state format version {} comes from an older qreport; this one reads "
+                     "version {}: calibrate again to write it",
+                     path, found, kFormatVersion);
   ObserverBank bank;
   try {
     bank.model_.fingerprint = json.at("model").at("fingerprint").get<std::string>();
     bank.model_.path = json.at("model").at("path").get<std::string>();
-    bank.batches_ = json.at("batches").get<int64_t>();
+    bank.batches_ = internal::CountFromJson(json, "batches");
     for (const auto& point : json.at("points")) {
       const std::string position = point.at("position").get<std::string>();
       QREPORT_CHECK_KIND(position == "pre" || position == "post", ErrorKind::kBadData,

@@ -1,5 +1,6 @@
 #include "qreport/torchscript/calibrate.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "qreport/core/error.h"
@@ -16,6 +17,16 @@ int64_t ResumeFrom(const std::string& path, ObserverBank& bank) {
     throw MakeError(e.kind(), "{}: {}", path, e.what());
   }
   return saved.batches();
+}
+
+// Integer tensors where a float model wanted floats are the usual fault of images saved as
+// uint8, which become int64 (indices) by default.
+bool HasIntegerTensor(const std::vector<c10::IValue>& inputs) {
+  return std::any_of(inputs.begin(), inputs.end(), [](const c10::IValue& input) {
+    if (!input.isTensor()) return false;
+    const at::Tensor& t = input.toTensor();
+    return !t.is_floating_point() && !t.is_complex() && t.scalar_type() != at::kBool;
+  });
 }
 
 }  // namespace
@@ -46,12 +57,18 @@ CalibrationSummary Calibrate(PreparedModel& prepared, CalibrationData& data,
     ++summary.checkpoints;
   };
   while (auto batch = data.Next()) {
+    const bool integer_inputs = HasIntegerTensor(*batch);
     try {
       prepared.Forward(std::move(*batch));
     } catch (const Error& e) {
       // Name the file and inputs the rejected batch came from, and what survives of the run.
       const std::string where = data.Describe();
       std::string message = where.empty() ? e.what() : where + ": " + e.what();
+      if (integer_inputs && std::string_view(e.what()).find("type") != std::string_view::npos) {
+        message +=
+            "; integer data is passed as int64: to feed images stored as integers to a float "
+            "model, cast and scale them with --input-dtype float32 --input-scale 1/255";
+      }
       if (!path.empty() && checkpointed > 0) {
         message += fmt::format(
             " (batch {}; the checkpoint {} holds the first {} batches: "

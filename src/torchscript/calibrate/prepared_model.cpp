@@ -290,6 +290,15 @@ c10::IValue PreparedModel::Forward(std::vector<c10::IValue> inputs) {
   try {
     result = module_.forward(std::move(inputs));
   } catch (const std::exception& e) {
+    if (const auto bytes = internal::FailedAllocationBytes(e)) {
+      // The user's batch, not a fault of the model or of qreport.
+      throw MakeError(ErrorKind::kBadData,
+                      "{}: the forward pass ran out of memory on this batch ({}); give smaller "
+                      "batches (--batch-size, or a smaller --input-shape)",
+                      model_path_,
+                      *bytes > 0 ? "an allocation of " + internal::ByteSize(*bytes) + " failed"
+                                 : "an allocation failed");
+    }
     throw MakeError(ErrorKind::kBadData, "{}: the model rejected the input: {}", model_path_,
                     internal::ConciseTorchError(e));
   }

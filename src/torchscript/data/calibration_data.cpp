@@ -1,13 +1,38 @@
 #include "qreport/torchscript/calibration_data.h"
 
+#include <unistd.h>
+
+#include <limits>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "data/data_sources.h"
+#include "graph_utils.h"
 #include "qreport/core/error.h"
 
 namespace qreport::torchscript {
 namespace {
+
+// A float32 tensor's size, or nullopt when it does not fit in 64 bits.
+std::optional<uint64_t> Float32Bytes(const std::vector<int64_t>& shape) {
+  uint64_t bytes = sizeof(float);
+  for (int64_t size : shape) {
+    if (size <= 0) return 0;
+    if (bytes > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(size)) {
+      return std::nullopt;
+    }
+    bytes *= static_cast<uint64_t>(size);
+  }
+  return bytes;
+}
+
+uint64_t PhysicalMemoryBytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
+}
 
 // The batches of every source in turn, matched to forward's arguments.
 class FileBatches : public CalibrationData {
@@ -60,9 +85,18 @@ class Synthetic : public CalibrationData {
     std::string shapes;
     for (size_t i = 0; i < options_.input_shapes.size(); ++i) {
       const auto& shape = options_.input_shapes[i];
-      at::Tensor t = options_.distribution == SyntheticOptions::Distribution::kNormal
-                         ? at::randn(shape, generator_)
-                         : at::rand(shape, generator_);
+      at::Tensor t;
+      try {
+        t = options_.distribution == SyntheticOptions::Distribution::kNormal
+                ? at::randn(shape, generator_)
+                : at::rand(shape, generator_);
+      } catch (const std::exception& e) {
+        if (!internal::FailedAllocationBytes(e)) throw;
+        throw MakeError(ErrorKind::kInvalidArgument,
+                        "input shape {}: a float32 batch of it needs {}, more memory than this "
+                        "process can allocate; give a smaller shape",
+                        fmt::join(shape, ","), internal::ByteSize(*Float32Bytes(shape)));
+      }
       inputs.emplace_back(std::move(t));
       shapes += fmt::format("{}{} (float32 [{}])", i == 0 ? "" : ", ", i, fmt::join(shape, ","));
     }
@@ -111,6 +145,20 @@ std::unique_ptr<CalibrationData> SyntheticData(const SyntheticOptions& options) 
   QREPORT_CHECK(!options.input_shapes.empty(), "synthetic data needs at least one input shape");
   QREPORT_CHECK(options.batches > 0, "the number of batches must be positive, got {}",
                 options.batches);
+  // Said now, before the model loads: Linux would promise the memory and kill the process
+  // when the batch is filled.
+  const uint64_t memory = PhysicalMemoryBytes();
+  for (const std::vector<int64_t>& shape : options.input_shapes) {
+    const std::optional<uint64_t> bytes = Float32Bytes(shape);
+    QREPORT_CHECK(bytes.has_value(),
+                  "input shape {}: a float32 batch of it needs more than 2^64 bytes; give a "
+                  "smaller shape",
+                  fmt::join(shape, ","));
+    QREPORT_CHECK(*bytes <= memory,
+                  "input shape {}: a float32 batch of it needs {}, more than this machine's "
+                  "memory ({}); give a smaller shape",
+                  fmt::join(shape, ","), internal::ByteSize(*bytes), internal::ByteSize(memory));
+  }
   return std::make_unique<Synthetic>(options);
 }
 

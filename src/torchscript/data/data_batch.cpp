@@ -50,6 +50,16 @@ at::Tensor ModelDefaultDType(const at::Tensor& tensor) {
   return tensor.to(at::kLong);
 }
 
+at::Tensor Converted(at::Tensor tensor, const DataOptions& options) {
+  if (options.input_dtype) {
+    tensor = tensor.to(*options.input_dtype);
+  } else if (options.input_scale != 1.0 && !tensor.is_floating_point()) {
+    tensor = tensor.to(at::kFloat);
+  }
+  if (options.input_scale != 1.0) tensor = tensor.mul(options.input_scale);
+  return tensor;
+}
+
 std::string Describe(const std::string& origin, const std::vector<std::string>& labels,
                      const std::vector<c10::IValue>& inputs) {
   std::string items;
@@ -107,6 +117,7 @@ ArrangedBatch Arrange(RawBatch batch, const DataOptions& options) {
   if (options.dtypes == DataOptions::DTypes::kModelDefaults) {
     for (at::Tensor& t : batch.tensors) t = ModelDefaultDType(t);
   }
+  for (at::Tensor& t : batch.tensors) t = Converted(std::move(t), options);
 
   const auto is_argument = [&](const std::string& name) {
     return std::any_of(arguments.begin(), arguments.end(),

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -53,8 +54,6 @@ TEST(ObserverBankTest, SaveLoadMergeRoundTrip) {
   for (size_t slot = 0; slot < 2; ++slot) {
     EXPECT_EQ(part1.state(slot).ToJson(), whole.state(slot).ToJson());
   }
-  std::ifstream tmp(path + ".tmp");
-  EXPECT_FALSE(tmp.good()) << "the temporary file is renamed away";
   std::remove(path.c_str());
 }
 
@@ -87,6 +86,91 @@ TEST(ObserverBankTest, LoadErrorsNameTheFile) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kIo);
   }
+}
+
+// A state file of the right format whose contents were edited, damaged or written by
+// another version: rejected with a message naming the file and what is wrong.
+class DamagedStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::vector<float> values = {1, 2, 3, 4};
+    ObserverBank bank({"abc", "m.pt"}, TwoPoints());
+    for (size_t slot = 0; slot < 2; ++slot) {
+      bank.Observe(slot, TensorView::Contiguous(values.data(), {2, 2}));
+    }
+    bank.AddBatches(1);
+    bank.Save(path_);
+    std::ifstream in(path_, std::ios::binary);
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                     std::istreambuf_iterator<char>());
+    saved_ = nlohmann::json::from_cbor(bytes);
+  }
+  void TearDown() override { std::remove(path_.c_str()); }
+
+  // Writes `json` as the state and returns Load's message.
+  std::string LoadError(const nlohmann::json& json) {
+    const std::vector<uint8_t> bytes = nlohmann::json::to_cbor(json);
+    std::ofstream(path_, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+    try {
+      ObserverBank::Load(path_);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kBadData) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(path_ + ": "));
+      return e.what();
+    }
+    ADD_FAILURE() << "loaded: " << json.dump();
+    return "";
+  }
+
+  nlohmann::json& FirstState() { return saved_["points"][0]["state"]; }
+
+  const std::string path_ = TempPath("damaged.qstate");
+  nlohmann::json saved_;
+};
+
+TEST_F(DamagedStateTest, OtherFormatVersionsNameBothVersions) {
+  saved_["version"] = 2;
+  EXPECT_THAT(LoadError(saved_), HasSubstr("state format version 2 comes from a newer qreport; "
+                                           "this one reads version 1: upgrade qreport"));
+  saved_["version"] = 0;
+  EXPECT_THAT(LoadError(saved_), HasSubstr("state format version 0 comes from an older qreport; "
+                                           "this one reads version 1"));
+  saved_["version"] = 1.5;
+  EXPECT_THAT(LoadError(saved_), HasSubstr("no format version"));
+}
+
+TEST_F(DamagedStateTest, CountsMustBeWholeAndNotNegative) {
+  nlohmann::json nan_count = saved_;
+  nan_count["points"][0]["state"]["num_batches"] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THAT(LoadError(nan_count), HasSubstr("'num_batches' must hold whole numbers"));
+  nlohmann::json negative = saved_;
+  negative["points"][0]["state"]["percentile_batches"][1] = -3;
+  EXPECT_THAT(LoadError(negative), HasSubstr("'percentile_batches' must not be negative, got -3"));
+  nlohmann::json batches = saved_;
+  batches["batches"] = -1;
+  EXPECT_THAT(LoadError(batches), HasSubstr("'batches' must not be negative"));
+  nlohmann::json issues = saved_;
+  issues["points"][1]["state"]["issues"]["empty_batches"] = 2.5;
+  EXPECT_THAT(LoadError(issues), HasSubstr("'empty_batches' must hold whole numbers"));
+}
+
+TEST_F(DamagedStateTest, ChannelArraysMustAgree) {
+  FirstState()["max_val"].erase(0);
+  EXPECT_THAT(LoadError(saved_), HasSubstr("per-channel arrays differ in length"));
+}
+
+TEST_F(DamagedStateTest, OptionsAndValuesMustBeInRange) {
+  nlohmann::json axis = saved_;
+  axis["points"][0]["state"]["options"]["channel_axis"] = 1e10;
+  EXPECT_THAT(LoadError(axis), HasSubstr("bad channel axis"));
+  nlohmann::json percentile = saved_;
+  percentile["points"][0]["state"]["options"]["comp_percentile"] = 3;
+  EXPECT_THAT(LoadError(percentile), HasSubstr("comp_percentile must be in (0, 1)"));
+  nlohmann::json huge = saved_;
+  huge["points"][0]["state"]["min_val"][0] = 1e300;
+  EXPECT_THAT(LoadError(huge), HasSubstr("'min_val' is out of float32's range"));
 }
 
 TEST(ObserverBankTest, SaveIntoMissingDirectoryIsAnIoError) {

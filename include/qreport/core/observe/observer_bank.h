@@ -110,8 +110,9 @@ class ObserverBank {
   // points), keeping this bank's mirrors. Throws qreport::Error(kInvalidArgument) otherwise.
   void Restore(const ObserverBank& saved);
 
-  // Writes the bank atomically (a temporary file in the same directory, then rename), so
-  // a crash never leaves a half-written state. Throws qreport::Error(kIo).
+  // Writes the bank as io/output_file.h's WriteFileAtomically does: a crash or a second
+  // writer never leaves a half-written or mixed state, and /dev/null is written through, not
+  // replaced. Throws qreport::Error(kIo).
   void Save(const std::string& path) const;
   // Throws qreport::Error(kIo) for unreadable files, kBadData for files that are not states.
   static ObserverBank Load(const std::string& path);
