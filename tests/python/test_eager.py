@@ -3,6 +3,7 @@ user's model left exactly as it was, functional layers, and the errors a user me
 
 import json
 import os
+import stat
 
 import pytest
 import torch
@@ -179,6 +180,27 @@ def test_save_into_an_unwritable_place_writes_nothing(tmp_path):
     with pytest.raises(qreport.QreportIOError, match="output directory"):
         report.save(str(blocker))
     assert blocker.read_text() == "x"
+
+
+def test_save_keeps_links_and_devices_as_the_cli_does(tmp_path):
+    report = qreport.analyze(Mlp(), batches((3, 12)), progress=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "kept.json").write_text("old")
+    os.symlink(tmp_path / "kept.json", out / "report.json")
+    report.save(str(out))
+    assert os.path.islink(out / "report.json")
+    assert json.loads((tmp_path / "kept.json").read_text())["batches"] == 6
+    assert sorted(os.listdir(out)) == sorted(report.documents())  # no temporary files left
+    # A state written to /dev/null is discarded; /dev/null stays a device.
+    model = Mlp()
+    with qreport.observe(model, torch.randn(3, 12)) as obs:
+        with torch.no_grad():
+            model(torch.randn(3, 12))
+        obs.save_state("/dev/null")
+        with pytest.raises(qreport.QreportIOError, match="is a directory"):
+            obs.save_state(str(out))
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
 def test_the_observers_use_torchs_thread_count_and_leave_it_alone():

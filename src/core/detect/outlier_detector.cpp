@@ -87,6 +87,7 @@ class OutlierDetector : public Detector {
     f.batches_used = state->percentile_batches_tracked();
     f.constant_batches = state->constant_channels();
     f.channel_max = state->max_val();
+    f.unbounded_batches = state->unbounded_ratio_batches();
     for (size_t c = 0; c < average.size(); ++c) {
       const int64_t used = f.batches_used[c];
       // No batch where the max or the percentile was non-zero: no ratio at all. The

@@ -76,6 +76,9 @@ inline constexpr char kConstantBatchCounts[] = "constant_batch_counts";
 inline constexpr char kDeadChannels[] = "dead_channels";
 inline constexpr char kModuleType[] = "module_type";
 inline constexpr char kOutlierTotalBatches[] = "outlier_detection_total_batches";
+// qreport: per channel, the batches whose ratio was infinite (percentile 0), averaged in by
+// the reference as FLT_MAX; > 0 means the ratio is unbounded, not measured.
+inline constexpr char kUnboundedRatioBatches[] = "outlier_detection_unbounded_ratio_batches";
 
 // --- non-finite numbers, which JSON cannot represent ---
 inline constexpr char kInf[] = "inf";

@@ -52,6 +52,7 @@ void ObserverState::EnsureChannels(int64_t channels) {
   ratio_sum_.assign(n, 0.0);
   percentile_batches_.assign(n, 0);
   constant_batches_.assign(n, 0);
+  unbounded_batches_.assign(n, 0);
 }
 
 void ObserverState::Update(const TensorView& batch, size_t site) {
@@ -166,8 +167,10 @@ void ObserverState::FoldLastBatch() {
     max_val_[c] = std::max(max_val_[c], stats.max);
     if (!last_batch_.percentile) continue;
     if (stats.quantile != 0.0f || stats.max != 0.0f) {
-      ratio_sum_[c] += NanToNum(stats.max / stats.quantile);
+      const float ratio = stats.max / stats.quantile;
+      ratio_sum_[c] += NanToNum(ratio);
       ++percentile_batches_[c];
+      if (std::isinf(ratio)) ++unbounded_batches_[c];
     }
     if (stats.max - stats.min == 0.0f) ++constant_batches_[c];
   }
@@ -191,6 +194,7 @@ void ObserverState::Merge(const ObserverState& other) {
     ratio_sum_ = other.ratio_sum_;
     percentile_batches_ = other.percentile_batches_;
     constant_batches_ = other.constant_batches_;
+    unbounded_batches_ = other.unbounded_batches_;
     return;
   }
   QREPORT_CHECK(channels() == other.channels(),
@@ -202,6 +206,7 @@ void ObserverState::Merge(const ObserverState& other) {
     ratio_sum_[c] += other.ratio_sum_[c];
     percentile_batches_[c] += other.percentile_batches_[c];
     constant_batches_[c] += other.constant_batches_[c];
+    unbounded_batches_[c] += other.unbounded_batches_[c];
   }
 }
 
@@ -239,6 +244,7 @@ nlohmann::json ObserverState::ToJson() const {
       {"ratio_sum", ratio_sum_},
       {"percentile_batches", percentile_batches_},
       {"constant_batches", constant_batches_},
+      {"unbounded_batches", unbounded_batches_},
   };
 }
 
@@ -332,10 +338,21 @@ ObserverState ObserverState::FromJson(const nlohmann::json& json) {
     state.ratio_sum_ = json.at("ratio_sum").get<std::vector<double>>();
     state.percentile_batches_ = internal::CountsFromJson(json, "percentile_batches");
     state.constant_batches_ = internal::CountsFromJson(json, "constant_batches");
+    if (json.contains("unbounded_batches")) {
+      state.unbounded_batches_ = internal::CountsFromJson(json, "unbounded_batches");
+    } else {
+      // States written before the count was kept: every finite ratio is far below FLT_MAX,
+      // so the sum says how many FLT_MAX entered it.
+      for (double sum : state.ratio_sum_) {
+        state.unbounded_batches_.push_back(
+            sum >= kFloatMax / 2 ? std::llround(sum / static_cast<double>(kFloatMax)) : 0);
+      }
+    }
     const size_t n = state.min_val_.size();
     QREPORT_CHECK_KIND(state.max_val_.size() == n && state.ratio_sum_.size() == n &&
                            state.percentile_batches_.size() == n &&
-                           state.constant_batches_.size() == n,
+                           state.constant_batches_.size() == n &&
+                           state.unbounded_batches_.size() == n,
                        ErrorKind::kBadData, "observer state: per-channel arrays differ in length");
     return state;
   } catch (const nlohmann::json::exception& e) {

@@ -62,6 +62,7 @@ Json ScriptKeys() {
           {"deadChannels", k::kDeadChannels},
           {"moduleType", k::kModuleType},
           {"outlierTotalBatches", k::kOutlierTotalBatches},
+          {"unboundedRatioBatches", k::kUnboundedRatioBatches},
           {"model", k::kModel},
           {"batches", k::kBatches},
           {"threads", k::kThreads},

@@ -102,6 +102,7 @@ Json ToJson(const OutlierFinding& f) {
       {k::kDeadChannels, Booleans(f.dead_channels)},
       {k::kModuleType, f.module_type},
       {k::kOutlierTotalBatches, f.total_batches},
+      {k::kUnboundedRatioBatches, Integers(f.unbounded_batches)},
   };
   AddProblem(f.problem, out);
   return out;

@@ -202,6 +202,14 @@ std::string RenderEqualization(const std::string& detector,
   return out + ".\n" + section.text();
 }
 
+// A channel's ratio as a person should read it: a number, or what a saturated average means
+// ("unbounded: percentile 0 in 3 of 8 batches") rather than the 4.25e+37 it holds.
+std::string RatioText(const OutlierFinding& f, size_t c) {
+  const int64_t unbounded = c < f.unbounded_batches.size() ? f.unbounded_batches[c] : 0;
+  if (unbounded == 0) return Num(f.ratios[c]);
+  return fmt::format("unbounded: percentile 0 in {} of {} batches", unbounded, f.total_batches);
+}
+
 std::string RenderOutliers(const std::string& detector,
                            const std::vector<const OutlierFinding*>& findings) {
   const OutlierFinding* first = findings.empty() ? nullptr : findings.front();
@@ -261,9 +269,17 @@ std::string RenderOutliers(const std::string& detector,
       lines.push_back(fmt::format("outliers in {} of {} channels (axis {}): {}", outliers.size(),
                                   f->outliers.size(), f->channel_axis, ListSome(outliers)));
       lines.push_back(fmt::format("largest: channel {}, ratio {}, max {}", worst,
-                                  Num(f->ratios[worst]), Num(f->channel_max[worst])));
+                                  RatioText(*f, worst), Num(f->channel_max[worst])));
     }
     if (!few.empty()) lines.push_back("ratio from too few batches: " + ListSome(few));
+    std::vector<std::string> unbounded;
+    for (size_t c = 0; c < f->unbounded_batches.size(); ++c) {
+      if (f->unbounded_batches[c] > 0 && f->outliers[c]) unbounded.push_back(std::to_string(c));
+    }
+    if (!unbounded.empty()) {
+      lines.push_back(fmt::format("unbounded ratio (the {} percentile was 0 in some batch): {}",
+                                  Num(f->reference_percentile), ListSome(unbounded)));
+    }
     if (!dead.empty()) {
       lines.push_back(fmt::format("dead channels (zero in every batch, axis {}): {}",
                                   f->channel_axis, ListSome(dead)));

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "detect/report_keys.h"
 #include "qreport/core/error.h"
 #include "qreport/core/render/text_table.h"
 #include "qreport/core/render/visualizer.h"
@@ -160,10 +161,35 @@ std::string Visualizer::RenderTables(const TableFilter& filter, size_t max_width
     TextGrid grid{{"idx", "layer_fqn", "channel"}, 3, {}};
     grid.headers.insert(grid.headers.end(), tables.channel.features.begin(),
                         tables.channel.features.end());
+    // A ratio the reference saturated at FLT_MAX reads as what it means, not as 4.25e+37.
+    auto unbounded = [&](const std::string& fqn, int64_t channel) -> std::string {
+      for (const Module& module : modules_) {
+        if (module.fqn != fqn) continue;
+        const Json* counts = module.Find(report_keys::kUnboundedRatioBatches);
+        const Json* total = module.Find(report_keys::kOutlierTotalBatches);
+        if (counts == nullptr || !counts->is_array() || channel >= static_cast<int64_t>(counts->size())) {
+          return "";
+        }
+        const std::optional<double> count = internal::NumberOf((*counts)[static_cast<size_t>(channel)]);
+        if (!count || *count <= 0) return "";
+        const std::optional<double> batches =
+            total != nullptr ? internal::NumberOf(*total) : std::nullopt;
+        return batches ? fmt::format("unbounded ({} of {} batches)", FormatNumber(*count),
+                                     FormatNumber(*batches))
+                       : fmt::format("unbounded ({} batches)", FormatNumber(*count));
+      }
+      return "";
+    };
     for (size_t r = 0; r < tables.channel.rows.size(); ++r) {
       const ChannelTable::Row& row = tables.channel.rows[r];
       std::vector<std::string> cells = {std::to_string(r), row.fqn, std::to_string(row.channel)};
-      for (const TableValue& value : row.values) cells.push_back(FormatTableValue(value));
+      for (size_t v = 0; v < row.values.size(); ++v) {
+        std::string cell;
+        if (tables.channel.features[v] == report_keys::kOutlierPercentileRatios) {
+          cell = unbounded(row.fqn, row.channel);
+        }
+        cells.push_back(cell.empty() ? FormatTableValue(row.values[v]) : cell);
+      }
       grid.rows.push_back(std::move(cells));
     }
     out += fmt::format("{}Channel-level features ({} rows)\n", out.empty() ? "" : "\n",

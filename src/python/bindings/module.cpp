@@ -11,4 +11,5 @@ NB_MODULE(_core, m) {
   qreport::python::BindModel(m);
   qreport::python::BindAnalysis(m);
   qreport::python::BindRender(m);
+  qreport::python::BindIo(m);
 }

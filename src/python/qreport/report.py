@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -171,27 +170,7 @@ class Report:
 
 
 def write_all_or_nothing(directory: str, files: Dict[str, str]) -> None:
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as e:
-        raise _core.QreportIOError(
-            f"{directory}: cannot create the output directory: {e.strerror}") from e
-    if not os.path.isdir(directory):
-        raise _core.QreportIOError(f"{directory}: cannot create the output directory: "
-                                   "a file of that name exists")
-    temporaries: List[str] = []
-    try:
-        for name, content in files.items():
-            fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-            temporaries.append(path)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(content)
-        for (name, _), path in zip(files.items(), temporaries):
-            os.replace(path, os.path.join(directory, name))
-    except OSError as e:
-        for path in temporaries:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
-        raise _core.QreportIOError(f"{directory}: cannot write the report: {e}") from e
+    # The core's writer: the CLI's rules for devices, FIFOs and links, and all or none.
+    _core.create_output_directory(directory)
+    _core.write_files_atomically(
+        [(os.path.join(directory, name), content) for name, content in files.items()])

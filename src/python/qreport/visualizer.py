@@ -22,8 +22,7 @@ class SvgPlot:
         return self.svg
 
     def save(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.svg)
+        _core.write_files_atomically([(path, self.svg)])
 
 
 class Visualizer:

@@ -149,6 +149,31 @@ TEST(ObserverStateTest, DivisionByZeroQuantileSaturates) {
   ObserverState state;
   state.Update(TensorView::Contiguous(x.data(), {1, 1, 10}));
   EXPECT_EQ(state.average_percentile_ratio()[0], std::numeric_limits<float>::max());
+  EXPECT_EQ(state.unbounded_ratio_batches(), std::vector<int64_t>{1});
+}
+
+// The count of saturated batches merges, survives a round trip, and is recovered from the
+// ratio sum for states saved before it was kept.
+TEST(ObserverStateTest, UnboundedRatioBatchesAreCountedAndMerged) {
+  std::vector<float> zero_percentile(20, 0.0f);
+  zero_percentile.back() = 5.0f;
+  std::vector<float> bounded(20);
+  for (size_t i = 0; i < bounded.size(); ++i) bounded[i] = 1.0f + static_cast<float>(i);
+  ObserverState a, b, whole;
+  for (const auto* x : {&zero_percentile, &bounded, &zero_percentile}) {
+    whole.Update(TensorView::Contiguous(x->data(), {1, 1, 20}));
+  }
+  a.Update(TensorView::Contiguous(zero_percentile.data(), {1, 1, 20}));
+  a.Update(TensorView::Contiguous(bounded.data(), {1, 1, 20}));
+  b.Update(TensorView::Contiguous(zero_percentile.data(), {1, 1, 20}));
+  a.Merge(b);
+  EXPECT_EQ(whole.unbounded_ratio_batches(), std::vector<int64_t>{2});
+  EXPECT_EQ(a.ToJson(), whole.ToJson());
+  EXPECT_EQ(ObserverState::FromJson(whole.ToJson()).unbounded_ratio_batches(),
+            std::vector<int64_t>{2});
+  nlohmann::json older = whole.ToJson();
+  older.erase("unbounded_batches");
+  EXPECT_EQ(ObserverState::FromJson(older).unbounded_ratio_batches(), std::vector<int64_t>{2});
 }
 
 TEST(ObserverStateTest, NonFiniteValuesAreCountedNotFolded) {

@@ -66,6 +66,7 @@ Report SampleReport() {
   outlier.constant_batches = {0, 30};
   outlier.channel_max = {3.5f, 0};
   outlier.dead_channels = {false, true};
+  outlier.unbounded_batches = {0, 0};
   outlier.total_batches = 30;
 
   Report report;
@@ -162,7 +163,8 @@ TEST(ReportJsonTest, Outlier) {
       "input_activation_per_channel_max": [3.5, 0.0],
       "dead_channels": [false, true],
       "module_type": "torch.nn.modules.activation.ReLU",
-      "outlier_detection_total_batches": 30}})"));
+      "outlier_detection_total_batches": 30,
+      "outlier_detection_unbounded_ratio_batches": [0, 0]}})"));
 }
 
 TEST(ReportJsonTest, NonFiniteNumbersAreStrings) {

@@ -11,6 +11,7 @@ namespace qreport {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 Report Sample() {
@@ -192,6 +193,30 @@ TEST(ReportTextTest, LongNamesAndManyChannelsStayCompact) {
                               "channels (axis 1): 0, 1, 2, 3, 4, 5, 6, 7 and 12 more\n"));
   EXPECT_THAT(text, HasSubstr("largest: channel 19, ratio 29, max 5\n"));
   EXPECT_THAT(text, HasSubstr("\n  fc                                    outliers in 20"));
+}
+
+TEST(ReportTextTest, AnUnboundedRatioSaysWhatItMeans) {
+  Report report;
+  report.batches = 8;
+  DetectorReport out{"outlier_detector", {}, {}};
+  OutlierFinding o;
+  o.fqn = "conv";
+  o.total_batches = 8;
+  o.ratios = {1.2, 4.25e37};
+  o.outliers = {false, true};
+  o.dead_channels = {false, false};
+  o.sufficient_batches = {true, true};
+  o.batches_used = {8, 8};
+  o.constant_batches = {0, 0};
+  o.channel_max = {1.0f, 0.5f};
+  o.unbounded_batches = {0, 3};
+  out.findings.emplace_back(o);
+  report.detectors.push_back(out);
+  const std::string text = RenderReportText(report);
+  EXPECT_THAT(text, HasSubstr("largest: channel 1, ratio unbounded: percentile 0 in 3 of 8 "
+                              "batches, max 0.5\n"));
+  EXPECT_THAT(text, HasSubstr("unbounded ratio (the 0.975 percentile was 0 in some batch): 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("e+37")));
 }
 
 TEST(ReportTextTest, EmptyReports) {

@@ -51,6 +51,7 @@ Report SampleReport() {
     f.constant_batches.assign(n, 0);
     f.channel_max.assign(n, 2.0f);
     f.dead_channels.assign(n, false);
+    f.unbounded_batches.assign(n, 0);
     f.total_batches = 4;
     return f;
   };
@@ -165,6 +166,22 @@ TEST(VisualizerTest, RenderTables) {
             "  0  fc1              0                                 1.25\n"
             "  1  fc1              1                                    4\n");
   EXPECT_THAT(visualizer.RenderTables({"no such feature", ""}), HasSubstr("Nothing matches"));
+}
+
+// A ratio saturated at FLT_MAX (its percentile was 0 in a batch) reads as what it means in
+// the text table; the CSV and the values keep the reference's number.
+TEST(VisualizerTest, UnboundedRatiosReadAsSuch) {
+  Report report = SampleReport();
+  auto& relu = std::get<OutlierFinding>(report.detectors[2].findings[1]);
+  relu.ratios = {1.5, 8.507059e37, 1};
+  relu.unbounded_batches = {0, 1, 0};
+  const Visualizer visualizer(report);
+  const std::string table = visualizer.RenderTables({"ratios", "relu"});
+  EXPECT_THAT(table, HasSubstr("  1  relu             1           unbounded (1 of 4 batches)\n"));
+  EXPECT_THAT(table, HasSubstr("  0  relu             0"));
+  EXPECT_THAT(table, Not(HasSubstr("e+37")));
+  EXPECT_THAT(ChannelTableCsv(visualizer.GenerateFilteredTables({"ratios", "relu"}).channel),
+              HasSubstr("relu,1,8.507059"));
 }
 
 // Too wide for the terminal: blocks of columns, each with the module column again.

@@ -82,6 +82,10 @@ struct OutlierFinding {
   std::vector<bool> sufficient_batches;   // outlier_detection_is_sufficient_batches
   std::vector<int64_t> constant_batches;  // constant_batch_counts
   std::vector<float> channel_max;         // input_activation_per_channel_max
+  // Per channel: batches whose ratio was infinite (a percentile of 0 under a non-zero max),
+  // which the reference averages in as FLT_MAX. Where it is > 0 the ratio is "unbounded",
+  // whatever its value says.
+  std::vector<int64_t> unbounded_batches;
   // Channels that were zero in every batch: dead, not outliers (the reference calls them
   // outliers with ratio inf).
   std::vector<bool> dead_channels;

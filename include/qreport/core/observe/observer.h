@@ -130,6 +130,10 @@ class ObserverState {
   std::vector<float> average_percentile_ratio() const;
   const std::vector<int64_t>& percentile_batches_tracked() const { return percentile_batches_; }
   const std::vector<int64_t>& constant_channels() const { return constant_batches_; }
+  // Per channel: batches whose ratio max / comp-quantile was infinite (the quantile was 0, or
+  // the division overflowed) and entered the average as FLT_MAX. A person must be told that
+  // such an average is "unbounded", not a measured ratio of 4e37.
+  const std::vector<int64_t>& unbounded_ratio_batches() const { return unbounded_batches_; }
 
   // Exact round trip (floats and sums are stored exactly).
   nlohmann::json ToJson() const;
@@ -151,6 +155,7 @@ class ObserverState {
   std::vector<double> ratio_sum_;
   std::vector<int64_t> percentile_batches_;
   std::vector<int64_t> constant_batches_;
+  std::vector<int64_t> unbounded_batches_;
   // Not a statistic: per call site and channel, where the next batch's quantile search
   // starts. Never saved, merged or compared; results do not depend on it.
   std::vector<std::vector<float>> select_hints_;

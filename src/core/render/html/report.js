@@ -323,6 +323,9 @@
           ' percentile > ' + fmt(num(out[K.outlierRatioThreshold])) + '): ' + some(flagged) + '.'
         : 'No outlier channels in the input (ratio threshold ' + fmt(num(out[K.outlierRatioThreshold])) + ').');
       if (few.length) lines.push('Ratios from too few batches in channels ' + some(few) + '.');
+      const unbounded = (out[K.unboundedRatioBatches] || []).map((k, c) => k > 0 ? c : -1).filter(c => c >= 0);
+      if (unbounded.length) lines.push('Unbounded ratios (the ' + fmt(num(out[K.outlierReferencePercentile])) +
+        ' percentile was 0 in some batch, so max/percentile has no finite value) in channels ' + some(unbounded) + '.');
       if (dead.length) lines.push('Dead input channels (zero in every batch): ' + some(dead) + '.');
     }
     for (const p of m.problems) {
@@ -429,9 +432,13 @@
   function ratioChart(out) {
     const ratios = nums(out[K.outlierPercentileRatios]);
     const flagged = out[K.outliersDetected] || [], dead = out[K.deadChannels] || [];
+    // Saturated averages (3.4e38 / batches) say "unbounded", not a height: they are drawn to
+    // the top of the axis and kept out of its scale.
+    const unbounded = out[K.unboundedRatioBatches] || [];
+    const total = num(out[K.outlierTotalBatches]);
     const threshold = num(out[K.outlierRatioThreshold]);
     const n = ratios.length;
-    const top = Math.max.apply(null, finite(ratios.concat([threshold, 1]))) * 1.1;
+    const top = Math.max.apply(null, finite(ratios.filter((v, i) => !(unbounded[i] > 0)).concat([threshold, 1]))) * 1.1;
     const axis = niceAxis(0, top, false);
     const f = frame('Outlier ratio per input channel', n, axis, 'input channel (axis ' + out[K.outlierChannelAxis] + ')');
     const paths = { normal: '', outlier: '', dead: '' };
@@ -441,7 +448,7 @@
       if (kind === 'dead') {
         paths.dead += 'M' + f.x(i).toFixed(1) + ' ' + (T + PH) + 'V' + (T + PH - 6);
       } else if (v !== null && !isNaN(v)) {
-        paths[kind] += 'M' + f.x(i).toFixed(1) + ' ' + (T + PH) + 'V' + f.y(isFinite(v) ? v : axis.hi).toFixed(1);
+        paths[kind] += 'M' + f.x(i).toFixed(1) + ' ' + (T + PH) + 'V' + f.y(isFinite(v) && !(unbounded[i] > 0) ? v : axis.hi).toFixed(1);
       }
     }
     const w = f.barWidth.toFixed(2);
@@ -455,7 +462,9 @@
       '<text x="' + (L + PW) + '" y="' + (f.y(threshold) - 4).toFixed(1) + '" text-anchor="end" fill="#c62828">threshold ' + fmt(threshold) + '</text>';
     return {
       svg: svg, n: n,
-      readout: i => 'channel ' + i + ': ratio ' + fmt(ratios[i]) + (flagged[i] ? ' (outlier)' : '') + (dead[i] ? ' (dead)' : ''),
+      readout: i => 'channel ' + i + ': ratio ' +
+        (unbounded[i] > 0 ? 'unbounded: percentile 0 in ' + unbounded[i] + (total !== null ? ' of ' + total : '') + ' batches' : fmt(ratios[i])) +
+        (flagged[i] ? ' (outlier)' : '') + (dead[i] ? ' (dead)' : ''),
     };
   }
 
