@@ -4,7 +4,6 @@
 //   1  internal error (a bug in qreport)
 //   2  bad usage or bad input (unknown option, missing or unreadable file, not a model, ...)
 #include <iostream>
-#include <new>
 
 #include <c10/util/Exception.h>
 #include <torch/csrc/api/include/torch/version.h>
@@ -14,6 +13,7 @@
 #include "calibrate_command.h"
 #include "inspect_command.h"
 #include "qreport/core/error.h"
+#include "qreport/torchscript/torch_errors.h"
 #include "qreport/version.h"
 #include "view_command.h"
 
@@ -73,15 +73,15 @@ int main(int argc, char** argv) {
   } catch (const qreport::Error& e) {
     return Fail(e.kind() == qreport::ErrorKind::kInternal ? kExitInternal : kExitBadInput,
                 e.what());
-  } catch (const std::bad_alloc&) {
-    return Fail(kExitBadInput,
-                "out of memory: the model or the data is too large for this "
-                "machine; try smaller batches");
   } catch (const c10::Error& e) {
+    if (auto error = qreport::torchscript::UserErrorOf(e))
+      return Fail(kExitBadInput, error->what());
     // LibTorch errors that qreport did not turn into its own; without the C++ backtrace.
     return Fail(kExitInternal,
                 std::string("unexpected error (a bug in qreport, please report it): ") + e.msg());
   } catch (const std::exception& e) {
+    if (auto error = qreport::torchscript::UserErrorOf(e))
+      return Fail(kExitBadInput, error->what());
     return Fail(kExitInternal,
                 std::string("unexpected error (a bug in qreport, please report it): ") + e.what());
   }
