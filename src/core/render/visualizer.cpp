@@ -20,6 +20,46 @@ bool IsTopLevelKey(const std::string& key) {
          key == k::kThreads;
 }
 
+// A report.json is read back from disk (qreport view, report.html), possibly edited or damaged:
+// what qreport itself would never write is refused, not drawn.
+void CheckCount(const Json& value, const std::string& where, const char* key) {
+  const bool whole =
+      value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
+  QREPORT_CHECK(whole, "{}: \"{}\" must hold counts (whole numbers, not negative), got {}", where,
+                key, value.dump());
+}
+
+void CheckFindings(const std::string& source, const std::string& detector, const std::string& fqn,
+                   const Json& keys) {
+  const std::string where = fmt::format("{}: module '{}' under \"{}\"", source, fqn, detector);
+  for (const char* key :
+       {k::kOutlierBatchesUsed, k::kConstantBatchCounts, k::kUnboundedRatioBatches}) {
+    const auto found = keys.find(key);
+    if (found == keys.end() || found->is_null()) continue;
+    QREPORT_CHECK(found->is_array(), "{}: \"{}\" must be a list of counts, got {}", where, key,
+                  found->type_name());
+    for (const Json& value : *found) CheckCount(value, where, key);
+  }
+  const auto total = keys.find(k::kOutlierTotalBatches);
+  if (total != keys.end() && !total->is_null()) CheckCount(*total, where, k::kOutlierTotalBatches);
+  // The outlier detector's per-channel lists describe the same channels.
+  const char* first = nullptr;
+  size_t channels = 0;
+  for (const char* key : {k::kOutlierPercentileRatios, k::kOutlierBatchesUsed, k::kOutliersDetected,
+                          k::kOutlierSufficientBatches, k::kConstantBatchCounts,
+                          k::kInputPerChannelMax, k::kDeadChannels, k::kUnboundedRatioBatches}) {
+    if (detector != "outlier_detector") break;
+    const auto found = keys.find(key);
+    if (found == keys.end() || !found->is_array()) continue;
+    if (first == nullptr) {
+      first = key;
+      channels = found->size();
+    }
+    QREPORT_CHECK(found->size() == channels, "{}: \"{}\" has {} channels but \"{}\" has {}", where,
+                  key, found->size(), first, channels);
+  }
+}
+
 bool Contains(const std::string& text, const std::string& part) {
   return part.empty() || text.find(part) != std::string::npos;
 }
@@ -37,6 +77,13 @@ Visualizer Visualizer::FromReportJson(const Json& report, const std::string& sou
                 "{}: expected \"{}\": {} (a report.json written by qreport), got {}", source,
                 k::kSchemaVersionKey, k::kSchemaVersion,
                 version == report.end() ? std::string("none") : version->dump());
+  const auto batches = report.find(k::kBatches);
+  if (batches != report.end()) CheckCount(*batches, source, k::kBatches);
+  const auto threads = report.find(k::kThreads);
+  QREPORT_CHECK(threads == report.end() || threads->is_null() ||
+                    (threads->is_number_integer() && threads->get<int64_t>() > 0),
+                "{}: \"{}\" must be a positive count or null, got {}", source, k::kThreads,
+                threads == report.end() ? std::string() : threads->dump());
   Visualizer visualizer;
   for (const auto& [detector, modules] : report.items()) {
     if (IsTopLevelKey(detector)) continue;
@@ -48,6 +95,7 @@ Visualizer Visualizer::FromReportJson(const Json& report, const std::string& sou
       QREPORT_CHECK(keys.is_object(),
                     "{}: expected the findings of module '{}' under \"{}\" to be an object, got {}",
                     source, fqn, detector, keys.type_name());
+      CheckFindings(source, detector, fqn, keys);
       visualizer.Add(detector, fqn, keys, insert_at);
     }
   }

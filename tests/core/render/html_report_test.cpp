@@ -29,6 +29,7 @@ Report SampleReport(const std::string& fqn) {
   outlier.constant_batches = {0, 0};
   outlier.channel_max = {1, 2};
   outlier.dead_channels = {false, false};
+  outlier.unbounded_batches = {0, 0};
   outlier.total_batches = 2;
   return Report{"nets/<model>.pt", 2, {{"outlier_detector", {outlier}, {}}}};
 }
@@ -186,6 +187,7 @@ Report LargeReport() {
         f.constant_batches.push_back(0);
         f.channel_max.push_back(static_cast<float>(next() * 8));
         f.dead_channels.push_back(false);
+        f.unbounded_batches.push_back(0);
       }
       f.total_batches = 32;
       outliers.findings.push_back(f);

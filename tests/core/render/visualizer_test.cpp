@@ -225,6 +225,34 @@ TEST(VisualizerTest, FromReportJsonIsTheSameAsFromTheReport) {
   EXPECT_EQ(saved.RenderTables({}), live.RenderTables({}));
 }
 
+// A report.json edited or damaged into what qreport never writes is refused with a message.
+TEST(VisualizerTest, FromReportJsonRejectsImpossibleContents) {
+  const Json good = Json::parse(ReportToJson(SampleReport()).dump());
+  Json negative = good;
+  negative["outlier_detector"]["fc1"]["outlier_detection_batches_used"][0] = -4;
+  EXPECT_THAT(ErrorOf([&] { Visualizer::FromReportJson(negative, "r.json"); }),
+              HasSubstr("r.json: module 'fc1' under \"outlier_detector\": "
+                        "\"outlier_detection_batches_used\" must hold counts"));
+  Json nan_count = good;
+  nan_count["outlier_detector"]["relu"]["constant_batch_counts"][1] = "nan";
+  EXPECT_THAT(ErrorOf([&] { Visualizer::FromReportJson(nan_count, "r.json"); }),
+              HasSubstr("\"constant_batch_counts\" must hold counts (whole numbers, not "
+                        "negative), got \"nan\""));
+  Json channels = good;
+  channels["outlier_detector"]["fc1"]["outliers_detected"].erase(0);
+  EXPECT_THAT(ErrorOf([&] { Visualizer::FromReportJson(channels, "r.json"); }),
+              HasSubstr("\"outliers_detected\" has 1 channels but "
+                        "\"outlier_detection_percentile_ratios\" has 2"));
+  Json batches = good;
+  batches["batches"] = 2.5;
+  EXPECT_THAT(ErrorOf([&] { Visualizer::FromReportJson(batches, "r.json"); }),
+              HasSubstr("r.json: \"batches\" must hold counts"));
+  Json threads = good;
+  threads["threads"] = 0;
+  EXPECT_THAT(ErrorOf([&] { Visualizer::FromReportJson(threads, "r.json"); }),
+              HasSubstr("\"threads\" must be a positive count or null"));
+}
+
 TEST(VisualizerTest, FromReportJsonRejectsOtherShapes) {
   EXPECT_THAT(ErrorOf([] { Visualizer::FromReportJson(Json::array(), "r.json"); }),
               HasSubstr("r.json: expected a JSON object (report.json), got array"));
