@@ -276,6 +276,17 @@ float CheckedFloat(const nlohmann::json& value, const char* key) {
   return static_cast<float>(number);
 }
 
+template <typename Check>
+auto ListFromJson(const nlohmann::json& object, const char* key, const char* what, Check check) {
+  const nlohmann::json& values = object.at(key);
+  QREPORT_CHECK_KIND(values.is_array(), ErrorKind::kBadData,
+                     "observer state: '{}' must be a list of {}", key, what);
+  std::vector<decltype(check(values, key))> list;
+  list.reserve(values.size());
+  for (const nlohmann::json& value : values) list.push_back(check(value, key));
+  return list;
+}
+
 }  // namespace
 
 int64_t CountFromJson(const nlohmann::json& object, const char* key) {
@@ -287,23 +298,11 @@ float FloatFromJson(const nlohmann::json& object, const char* key) {
 }
 
 std::vector<float> FloatsFromJson(const nlohmann::json& object, const char* key) {
-  const nlohmann::json& values = object.at(key);
-  QREPORT_CHECK_KIND(values.is_array(), ErrorKind::kBadData,
-                     "observer state: '{}' must be a list of numbers", key);
-  std::vector<float> floats;
-  floats.reserve(values.size());
-  for (const nlohmann::json& value : values) floats.push_back(CheckedFloat(value, key));
-  return floats;
+  return ListFromJson(object, key, "numbers", CheckedFloat);
 }
 
 std::vector<int64_t> CountsFromJson(const nlohmann::json& object, const char* key) {
-  const nlohmann::json& values = object.at(key);
-  QREPORT_CHECK_KIND(values.is_array(), ErrorKind::kBadData,
-                     "observer state: '{}' must be a list of counts", key);
-  std::vector<int64_t> counts;
-  counts.reserve(values.size());
-  for (const nlohmann::json& value : values) counts.push_back(CheckedCount(value, key));
-  return counts;
+  return ListFromJson(object, key, "counts", CheckedCount);
 }
 
 }  // namespace internal
