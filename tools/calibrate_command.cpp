@@ -67,6 +67,11 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
   cmd->add_flag("--resume", options.resume,
                 "Continue from the state a killed run left at --state: its batches are kept "
                 "and skipped in the data (give the same data, in the same order)");
+  cmd->add_option("--shard", options.shard,
+                  "Calibrate on every N-th batch starting at batch I (counted from 0): N runs "
+                  "with I = 0 .. N-1 (a job array, or any scheduler) see every batch once, and "
+                  "'qreport merge' combines their states exactly")
+      ->type_name("I/N");
   cmd->add_flag("--no-fusion", options.no_fusion,
                 "Observe raw layer outputs (no BatchNorm folding or ReLU fusion)");
   AddQuietFlag(cmd, options.quiet);
@@ -74,7 +79,9 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
       "\nExamples:\n"
       "  qreport calibrate model.pt --data calib/*.npy --state part1.qstate\n"
       "  qreport calibrate resnet18.pt --input-shape 8,3,224,224 --batches 32 --state s.qstate\n"
-      "  qreport calibrate model.pt --data calib/ --state run.qstate --resume   # after a kill\n");
+      "  qreport calibrate model.pt --data calib/ --state run.qstate --resume   # after a kill\n"
+      "  qreport calibrate model.pt --data calib/ --shard 2/4 --state part2.qstate  # 1 of 4 "
+      "jobs\n");
   return cmd;
 }
 
@@ -97,10 +104,13 @@ CLI::App* AddMergeCommand(CLI::App& app, MergeOptions& options) {
 void RunCalibrate(const CalibrateOptions& options) {
   // Found now, not after the last batch.
   CheckCanWrite(options.state_path);
+  std::optional<std::pair<int64_t, int64_t>> shard;
+  if (!options.shard.empty()) shard = torchscript::ParseShard(options.shard);
   ApplyHeapPolicy(HeapPolicyOf(options.data));
   const int threads = UseThreads(options.data);
   const auto model = torchscript::Model::Load(options.model_path);
   auto data = MakeData(options.data, model, "calibrate");
+  if (shard) data = torchscript::Shard(std::move(data), shard->first, shard->second);
   // The detectors decide what is observed, so 'qreport analyze --state' can report from the
   // result with the same detectors and options.
   torchscript::ModelReportOptions report_options;

@@ -20,6 +20,7 @@ struct CalibrateOptions {
   std::string state_path;
   int64_t checkpoint_every = 100;
   bool resume = false;
+  std::string shard;  // --shard I/N; "": every batch
   bool no_fusion = false;
   bool quiet = false;
 };

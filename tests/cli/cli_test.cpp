@@ -174,6 +174,44 @@ TEST(CliCalibrateTest, SplitCalibrationMergesToTheSameState) {
   }
 }
 
+// --shard I/N: N runs over the same data, merged, equal one run over all of it; a shard past
+// the last batch is an empty run and an error, not a silent empty state.
+TEST(CliCalibrateTest, ShardsMergeToTheWholeRun) {
+  const std::string dir = ScratchDir("shard");
+  const std::string model = "'" + Fixture("mlp.pt") + "'";
+  const std::string data = " -q --input-shape 3,16 --batches 7 --seed 5";
+  ASSERT_EQ(Qreport("calibrate " + model + data + " --state " + dir + "/all.qstate").exit_code, 0);
+  std::string parts;
+  for (int i = 0; i < 3; ++i) {
+    const std::string part = dir + "/part" + std::to_string(i) + ".qstate";
+    const CliRun run = Qreport("calibrate " + model + data + " --shard " + std::to_string(i) +
+                               "/3 --state " + part);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    // 7 batches in 3 shards: 3, 2 and 2.
+    EXPECT_THAT(run.out, HasSubstr("calibrated " + std::to_string(i == 0 ? 3 : 2) + " batch(es)"));
+    parts += " " + part;
+  }
+  ASSERT_EQ(Qreport("merge" + parts + " -q --out " + dir + "/merged.qstate").exit_code, 0);
+  const auto merged = qreport::ObserverBank::Load(dir + "/merged.qstate");
+  const auto whole = qreport::ObserverBank::Load(dir + "/all.qstate");
+  ASSERT_EQ(merged.size(), whole.size());
+  EXPECT_EQ(merged.batches(), 7);
+  for (size_t slot = 0; slot < merged.size(); ++slot) {
+    EXPECT_TRUE(JsonNear(merged.state(slot).ToJson(), whole.state(slot).ToJson(), 1e-12))
+        << qreport::ToString(merged.key(slot));
+  }
+  for (const char* bad : {"3/3", "-1/3", "1", "a/b", "0/0"}) {
+    const CliRun run = Qreport("calibrate " + model + data + " --shard " + bad + " --state " + dir +
+                               "/bad.qstate");
+    EXPECT_EQ(run.exit_code, 2) << bad;
+    EXPECT_THAT(run.err, HasSubstr("--shard " + std::string(bad) + ": expected I/N")) << bad;
+  }
+  const CliRun beyond = Qreport("calibrate " + model + " -q --input-shape 3,16 --batches 2 " +
+                                "--shard 3/4 --state " + dir + "/none.qstate");
+  EXPECT_EQ(beyond.exit_code, 2);
+  EXPECT_THAT(beyond.err, HasSubstr("no calibration batches were read"));
+}
+
 TEST(CliCalibrateTest, StatesOfAnotherModelDoNotMerge) {
   const std::string dir = ScratchDir("other_model");
   ASSERT_EQ(Qreport("calibrate '" + Fixture("mlp.pt") +

@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/script.h>
@@ -112,6 +113,16 @@ struct SyntheticOptions {
 
 // Random float32 batches (standard normal, or uniform in [0, 1)), reproducible from the seed.
 std::unique_ptr<CalibrationData> SyntheticData(const SyntheticOptions& options);
+
+// One shard of `data` for split calibration: batches index, index + count, index + 2 count, ...
+// (0-based), so `count` processes with index 0 .. count-1 together see every batch once, and
+// their states merge to the whole run's. The other batches are still read, to stay in step.
+// REQUIRES: 0 <= index < count (throws Error(kInvalidArgument)).
+std::unique_ptr<CalibrationData> Shard(std::unique_ptr<CalibrationData> data, int64_t index,
+                                       int64_t count);
+
+// "3/8" -> {3, 8}: shard 3 of 8. Throws Error(kInvalidArgument) naming the text.
+std::pair<int64_t, int64_t> ParseShard(const std::string& text);
 
 // "8,3,224,224" -> {8, 3, 224, 224}. Throws qreport::Error(kInvalidArgument) naming the text.
 std::vector<int64_t> ParseShape(const std::string& text);

@@ -116,6 +116,34 @@ class Synthetic : public CalibrationData {
   std::string description_;
 };
 
+class Sharded : public CalibrationData {
+ public:
+  Sharded(std::unique_ptr<CalibrationData> data, int64_t index, int64_t count)
+      : data_(std::move(data)), index_(index), count_(count) {}
+
+  std::optional<std::vector<c10::IValue>> Next() override {
+    for (;;) {
+      auto batch = data_->Next();
+      if (!batch) return std::nullopt;
+      if (position_++ % count_ == index_) return batch;
+    }
+  }
+
+  std::optional<int64_t> size() const override {
+    const auto total = data_->size();
+    if (!total) return std::nullopt;
+    return *total > index_ ? (*total - index_ + count_ - 1) / count_ : 0;
+  }
+
+  std::string Describe() const override { return data_->Describe(); }
+
+ private:
+  std::unique_ptr<CalibrationData> data_;
+  int64_t index_;
+  int64_t count_;
+  int64_t position_ = 0;
+};
+
 }  // namespace
 
 std::vector<ForwardArgument> ForwardArguments(const torch::jit::Module& module) {
@@ -160,6 +188,33 @@ std::unique_ptr<CalibrationData> SyntheticData(const SyntheticOptions& options) 
                   fmt::join(shape, ","), internal::ByteSize(*bytes), internal::ByteSize(memory));
   }
   return std::make_unique<Synthetic>(options);
+}
+
+std::unique_ptr<CalibrationData> Shard(std::unique_ptr<CalibrationData> data, int64_t index,
+                                       int64_t count) {
+  QREPORT_CHECK(count > 0 && index >= 0 && index < count,
+                "shard {}/{}: expected I/N with 0 <= I < N", index, count);
+  return std::make_unique<Sharded>(std::move(data), index, count);
+}
+
+std::pair<int64_t, int64_t> ParseShard(const std::string& text) {
+  const auto slash = text.find('/');
+  auto whole = [&](const std::string& piece, int64_t& value) {
+    size_t used = 0;
+    try {
+      value = std::stoll(piece, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    return !piece.empty() && used == piece.size();
+  };
+  int64_t index = -1;
+  int64_t count = 0;
+  const bool parsed = slash != std::string::npos && whole(text.substr(0, slash), index) &&
+                      whole(text.substr(slash + 1), count);
+  QREPORT_CHECK(parsed && count > 0 && index >= 0 && index < count,
+                "--shard {}: expected I/N, shard I (counted from 0) of N, e.g. 0/4 ... 3/4", text);
+  return {index, count};
 }
 
 std::vector<int64_t> ParseShape(const std::string& text) {
