@@ -215,9 +215,13 @@ ObserverBank ObserverBank::Load(const std::string& path) {
   }
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                    std::istreambuf_iterator<char>());
+  return FromBytes(bytes.data(), bytes.size(), path);
+}
+
+ObserverBank ObserverBank::FromBytes(const uint8_t* data, size_t size, const std::string& path) {
   nlohmann::json json;
   try {
-    json = nlohmann::json::from_cbor(bytes);
+    json = nlohmann::json::from_cbor(data, data + size);
   } catch (const nlohmann::json::exception&) {
     throw MakeError(ErrorKind::kBadData,
                     "{}: not a qreport state file (write one with 'qreport calibrate --state')",
