@@ -227,13 +227,16 @@ ObserverBank ObserverBank::FromBytes(const uint8_t* data, size_t size, const std
                     "{}: not a qreport state file (write one with 'qreport calibrate --state')",
                     path);
   }
-  if (!json.is_object() || json.value("format", "") != kFormat) {
+  // Not json.value(key, default): it throws nlohmann's type_error when the key holds another type.
+  const auto format = json.is_object() ? json.find("format") : json.end();
+  if (format == json.end() || !format->is_string() || *format != kFormat) {
     throw MakeError(ErrorKind::kBadData, "{}: not a qreport state file", path);
   }
-  const int version = json.value("version", 0);
-  QREPORT_CHECK_KIND(version == kFormatVersion, ErrorKind::kBadData,
-                     "{}: state format version {} is not supported (this qreport reads {})", path,
-                     version, kFormatVersion);
+  const auto version = json.find("version");
+  QREPORT_CHECK_KIND(
+      version != json.end() && version->is_number_integer() && *version == kFormatVersion,
+      ErrorKind::kBadData, "{}: state format version {} is not supported (this qreport reads {})",
+      path, version == json.end() ? "(none)" : version->dump(), kFormatVersion);
   ObserverBank bank;
   try {
     bank.model_.fingerprint = json.at("model").at("fingerprint").get<std::string>();
