@@ -7,6 +7,9 @@
 #                    and the Python package, under .venv's torch and Debian's
 #   make test-debian / make test-wheel / make test-builds-agree / make test-python   one step
 #   make core-test   the torch-free core alone (no LibTorch needed)
+#   make fuzz        build the libFuzzer harnesses with clang (build-fuzz/) and run each for
+#                    FUZZ_SECONDS (default 60), FUZZ_RUNS executions at most (default no limit);
+#                    FUZZERS="npy state" runs only those
 #   make bench       qreport against plain inference and PyTorch's reference; writes bench/RESULTS.md,
 #                    and the Python package's rows (eager models) to bench/RESULTS_PYTHON.md
 
@@ -24,9 +27,13 @@ VISION_VENV_PYTHON = $(VISION_VENV)/bin/python
 CMAKE_FLAGS ?=
 BENCH_BUILD ?= build-bench
 BENCH_FLAGS ?=
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= -1
+FUZZERS ?=
 
 .PHONY: all deps configure build test test-debian test-wheel test-builds-agree test-python \
-	python-install demo core-test \
+	python-install demo core-test fuzz \
 	bench format clean
 
 all: build
@@ -112,6 +119,14 @@ core-test:
 	@cmake --build $(BUILD)-core -j $(JOBS)
 	@ctest --test-dir $(BUILD)-core -j $(JOBS) -L core --output-on-failure
 
+# clang for libFuzzer; tests off: only the harnesses and the seed writer are built.
+fuzz:
+	@scripts/install-deps
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DQREPORT_FUZZ=ON \
+		-DQREPORT_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target qreport_fuzzers
+	@fuzz/run_fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZERS)
+
 # A build of its own with the bench on and the tests off: only the driver is built, and a
 # configured `build` keeps its options. About 8 minutes on 2 cores, most of it the reference.
 bench: deps
@@ -127,4 +142,4 @@ format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	@rm -rf $(BUILD) $(BUILD)-core $(BENCH_BUILD) $(WHEEL_BUILD)
+	@rm -rf $(BUILD) $(BUILD)-core $(BENCH_BUILD) $(WHEEL_BUILD) $(FUZZ_BUILD)

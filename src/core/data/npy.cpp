@@ -352,6 +352,14 @@ std::vector<uint8_t> ReadFile(const std::string& path) {
 
 using ZipArchive = std::unique_ptr<zip_t, decltype(&zip_discard)>;
 
+[[noreturn]] void ThrowNotZip(const std::string& source, zip_error_t* error) {
+  const std::string reason = zip_error_strerror(error);
+  zip_error_fini(error);
+  throw MakeError(ErrorKind::kBadData,
+                  "{}: not a readable .npz file (expected a zip archive of .npy files): {}", source,
+                  reason);
+}
+
 ZipArchive OpenZip(const std::string& path, size_t* file_size) {
   OpenFile(path, file_size);  // the same I/O errors as ReadNpy
   int code = 0;
@@ -359,12 +367,23 @@ ZipArchive OpenZip(const std::string& path, size_t* file_size) {
   if (archive == nullptr) {
     zip_error_t error;
     zip_error_init_with_code(&error, code);
-    const std::string reason = zip_error_strerror(&error);
-    zip_error_fini(&error);
-    throw MakeError(ErrorKind::kBadData,
-                    "{}: not a readable .npz file (expected a zip archive of .npy files): {}", path,
-                    reason);
+    ThrowNotZip(path, &error);
   }
+  return ZipArchive(archive, zip_discard);
+}
+
+// The archive reads `data` in place; it must outlive the returned archive.
+ZipArchive OpenZipBuffer(const void* data, size_t size, const std::string& source) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* buffer = zip_source_buffer_create(data, size, /*freep=*/0, &error);
+  if (buffer == nullptr) ThrowNotZip(source, &error);
+  zip_t* archive = zip_open_from_source(buffer, ZIP_RDONLY | ZIP_CHECKCONS, &error);
+  if (archive == nullptr) {
+    zip_source_free(buffer);  // only an opened archive takes the source over
+    ThrowNotZip(source, &error);
+  }
+  zip_error_fini(&error);
   return ZipArchive(archive, zip_discard);
 }
 
@@ -386,6 +405,33 @@ std::vector<uint8_t> ReadEntry(zip_t* archive, zip_uint64_t index, const zip_sta
                        zip_file_strerror(file.get()));
     return static_cast<size_t>(n);
   });
+}
+
+// Every entry of an opened .npz; `file_size` bounds what its entries may claim to hold.
+std::vector<NamedArray> ReadArrays(zip_t* archive, size_t file_size, const std::string& path) {
+  const zip_int64_t count = zip_get_num_entries(archive, 0);
+  std::vector<NamedArray> arrays;
+  for (zip_int64_t i = 0; i < count; ++i) {
+    zip_stat_t stat;
+    zip_stat_init(&stat);
+    if (zip_stat_index(archive, i, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_NAME) ||
+        !(stat.valid & ZIP_STAT_SIZE) || !(stat.valid & ZIP_STAT_COMP_SIZE)) {
+      throw MakeError(ErrorKind::kBadData, "{}: damaged zip directory at entry {}: {}", path, i,
+                      zip_strerror(archive));
+    }
+    std::string name = stat.name;
+    const std::string source = fmt::format("{}: entry '{}'", path, name);
+    constexpr std::string_view kSuffix = ".npy";
+    if (name.size() <= kSuffix.size() ||
+        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      throw MakeError(ErrorKind::kBadData, "{}: not a .npy file (an .npz holds only NAME.npy)",
+                      source);
+    }
+    NpyArray array = ParseOwned(ReadEntry(archive, i, stat, file_size, source), source);
+    name.resize(name.size() - kSuffix.size());
+    arrays.push_back({std::move(name), std::move(array)});
+  }
+  return arrays;
 }
 
 }  // namespace
@@ -432,29 +478,12 @@ NpyArray ParseNpy(const void* data, size_t size, const std::string& source_name)
 std::vector<NamedArray> ReadNpz(const std::string& path) {
   size_t file_size = 0;
   ZipArchive archive = OpenZip(path, &file_size);
-  const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
-  std::vector<NamedArray> arrays;
-  for (zip_int64_t i = 0; i < count; ++i) {
-    zip_stat_t stat;
-    zip_stat_init(&stat);
-    if (zip_stat_index(archive.get(), i, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_NAME) ||
-        !(stat.valid & ZIP_STAT_SIZE) || !(stat.valid & ZIP_STAT_COMP_SIZE)) {
-      throw MakeError(ErrorKind::kBadData, "{}: damaged zip directory at entry {}: {}", path, i,
-                      zip_strerror(archive.get()));
-    }
-    std::string name = stat.name;
-    const std::string source = fmt::format("{}: entry '{}'", path, name);
-    constexpr std::string_view kSuffix = ".npy";
-    if (name.size() <= kSuffix.size() ||
-        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-      throw MakeError(ErrorKind::kBadData, "{}: not a .npy file (an .npz holds only NAME.npy)",
-                      source);
-    }
-    NpyArray array = ParseOwned(ReadEntry(archive.get(), i, stat, file_size, source), source);
-    name.resize(name.size() - kSuffix.size());
-    arrays.push_back({std::move(name), std::move(array)});
-  }
-  return arrays;
+  return ReadArrays(archive.get(), file_size, path);
+}
+
+std::vector<NamedArray> ParseNpz(const void* data, size_t size, const std::string& source_name) {
+  ZipArchive archive = OpenZipBuffer(data, size, source_name);
+  return ReadArrays(archive.get(), size, source_name);
 }
 
 bool LooksLikeNpz(const std::string& path) {

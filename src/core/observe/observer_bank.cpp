@@ -198,19 +198,25 @@ ObserverBank ObserverBank::Load(const std::string& path) {
   }
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                    std::istreambuf_iterator<char>());
+  return FromBytes(bytes.data(), bytes.size(), path);
+}
+
+ObserverBank ObserverBank::FromBytes(const uint8_t* data, size_t size, const std::string& path) {
   nlohmann::json json;
   try {
-    json = nlohmann::json::from_cbor(bytes);
+    json = nlohmann::json::from_cbor(data, data + size);
   } catch (const nlohmann::json::exception&) {
     throw MakeError(ErrorKind::kBadData,
                     "{}: not a qreport state file (write one with 'qreport calibrate --state')",
                     path);
   }
-  if (!json.is_object() || json.value("format", "") != kFormat) {
+  // Not json.value(key, default): it throws nlohmann's type_error when the key holds another type.
+  const auto format = json.is_object() ? json.find("format") : json.end();
+  if (format == json.end() || !format->is_string() || *format != kFormat) {
     throw MakeError(ErrorKind::kBadData, "{}: not a qreport state file", path);
   }
-  const nlohmann::json* version = json.contains("version") ? &json["version"] : nullptr;
-  QREPORT_CHECK_KIND(version != nullptr && version->is_number_integer(), ErrorKind::kBadData,
+  const auto version = json.find("version");
+  QREPORT_CHECK_KIND(version != json.end() && version->is_number_integer(), ErrorKind::kBadData,
                      "{}: damaged state file: no format version", path);
   const int64_t found = version->get<int64_t>();
   QREPORT_CHECK_KIND(found <= kFormatVersion, ErrorKind::kBadData,

@@ -96,7 +96,63 @@ bool SameClass(std::string_view user_spelling, std::string_view module_type) {
          type[type.size() - user.size() - 1] == '.';
 }
 
+// Length of the quantifier at pattern[i] ('*', '+', '?', "{2}", "{2,}", "{2,5}"), 0 if none.
+size_t QuantifierAt(const std::string& pattern, size_t i) {
+  const char c = pattern[i];
+  if (c == '*' || c == '+' || c == '?') return 1;
+  if (c != '{') return 0;
+  size_t j = i + 1;
+  const auto digits = [&] {
+    const size_t from = j;
+    while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9') ++j;
+    return j > from;
+  };
+  if (!digits()) return 0;
+  if (j < pattern.size() && pattern[j] == ',') {
+    ++j;
+    digits();
+  }
+  return j < pattern.size() && pattern[j] == '}' ? j + 1 - i : 0;
+}
+
+// ECMAScript rejects a quantifier that follows another ("a++", "a*{2}"); only one '?' may
+// follow, for a lazy match. Python's re, which prepare_fx matches with, rejects them too before
+// 3.11 and reads "a++" as possessive since. libstdc++ accepts them and nests the repetitions, so
+// a short name could take exponential time to match, and would not match as PyTorch does.
+void CheckNoStackedQuantifiers(const std::string& pattern) {
+  bool after_quantifier = false, lazy = false;
+  for (size_t i = 0; i < pattern.size();) {
+    if (pattern[i] == '\\') {
+      i += 2;
+      after_quantifier = false;
+      continue;
+    }
+    if (pattern[i] == '[') {  // a class: its quantifier characters are literal
+      for (++i; i < pattern.size() && pattern[i] != ']'; ++i) {
+        if (pattern[i] == '\\') ++i;
+      }
+      ++i;
+      after_quantifier = false;
+      continue;
+    }
+    if (const size_t length = QuantifierAt(pattern, i); length > 0) {
+      if (after_quantifier && (pattern[i] != '?' || lazy)) {
+        throw MakeError(ErrorKind::kInvalidArgument,
+                        "invalid regular expression \"{}\": nothing to repeat at position {}",
+                        pattern, i);
+      }
+      lazy = after_quantifier;
+      after_quantifier = true;
+      i += length;
+      continue;
+    }
+    after_quantifier = false;
+    ++i;
+  }
+}
+
 std::regex CompileRegex(const std::string& pattern) {
+  CheckNoStackedQuantifiers(pattern);
   try {
     return std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

@@ -277,7 +277,7 @@ QConfigMapping QConfigMapping::FromJsonFile(const std::string& path) {
   Json json;
   try {
     json = Json::parse(text.str());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // a number too large for a double is out_of_range
     throw MakeError(ErrorKind::kInvalidArgument, "{}: not valid JSON: {}", path, e.what());
   }
   try {

@@ -168,7 +168,7 @@ Json ReadJsonFile(const std::string& path) {
   text << in.rdbuf();
   try {
     return Json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a number too large for a double: out_of_range
     throw MakeError(ErrorKind::kInvalidArgument, "{}: expected JSON: {}", path, e.what());
   }
 }

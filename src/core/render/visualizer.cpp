@@ -114,7 +114,10 @@ void Visualizer::Add(const std::string& detector, const std::string& fqn, const 
         modules_.insert(modules_.begin() + static_cast<std::ptrdiff_t>(insert_at), Module{fqn, {}});
   }
   insert_at = static_cast<size_t>(found - modules_.begin()) + 1;
-  for (const auto& [key, value] : keys.items()) {
+  // Not a structured binding: C++17 lets no lambda capture one, and clang enforces it.
+  for (const auto& item : keys.items()) {
+    const std::string& key = item.key();
+    const Json& value = item.value();
     auto same = std::find_if(found->features.begin(), found->features.end(),
                              [&](const Feature& f) { return f.name == key; });
     if (same == found->features.end()) {

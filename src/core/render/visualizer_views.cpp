@@ -269,9 +269,16 @@ std::string Visualizer::Histogram(const TableFilter& filter, int bins) const {
                                feature,
                                {},
                                std::vector<int64_t>(static_cast<size_t>(bins), 0)};
-  for (int b = 0; b <= bins; ++b) plot.edges.push_back(lo + (hi - lo) * b / bins);
+  // In halves: hi - lo overflows to infinity for values near +-DBL_MAX (and the bin of each
+  // value would be NaN); lo == hi stays so past 2^53, where +-0.5 changes nothing.
+  const double half_range = hi / 2 - lo / 2;
+  for (int b = 0; b <= bins; ++b) {
+    const double half_offset = half_range * b / bins;
+    plot.edges.push_back(lo + half_offset + half_offset);
+  }
   for (const double v : values) {
-    const auto bin = static_cast<size_t>((v - lo) / (hi - lo) * bins);
+    const double position = half_range > 0 ? (v / 2 - lo / 2) / half_range : 0.0;
+    const auto bin = static_cast<size_t>(std::clamp(position, 0.0, 1.0) * bins);
     ++plot.counts[std::min(bin, plot.counts.size() - 1)];
   }
   return internal::RenderHistogramSvg(plot);

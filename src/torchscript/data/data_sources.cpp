@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/data_entry.h"
 #include "data/dtype_map.h"
 #include "graph_utils.h"
 #include "load/archive_format.h"
@@ -236,8 +237,6 @@ void CheckNumpyFile(const std::string& path) {
                      in.gcount() == 0 ? " (the file is empty)" : "");
 }
 
-enum class EntryKind { kMissing, kFile, kDirectory };
-
 EntryKind KindOf(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return EntryKind::kMissing;
@@ -250,25 +249,19 @@ std::vector<std::unique_ptr<BatchSource>> OpenSources(const std::vector<std::str
                                                       int64_t batch_size) {
   std::vector<std::unique_ptr<BatchSource>> sources;
   for (const std::string& entry : entries) {
-    switch (KindOf(entry)) {
-      case EntryKind::kDirectory:
-        AddDirectory(entry, batch_size, sources);
-        continue;
-      case EntryKind::kFile:
-        CheckNumpyFile(entry);
-        sources.push_back(std::make_unique<NumpyFile>(entry, batch_size));
-        continue;
-      case EntryKind::kMissing:
+    const DataEntry parsed = ParseDataEntry(entry, KindOf);
+    switch (parsed.form) {
+      case DataEntry::Form::kDirectory:
+        AddDirectory(parsed.path, batch_size, sources);
+        break;
+      case DataEntry::Form::kFile:
+        CheckNumpyFile(parsed.path);
+        sources.push_back(std::make_unique<NumpyFile>(parsed.path, batch_size));
+        break;
+      case DataEntry::Form::kContainer:
+        sources.push_back(std::make_unique<Container>(parsed.path, parsed.attribute, batch_size));
         break;
     }
-    const auto colon = entry.rfind(':');
-    if (colon != std::string::npos && colon + 1 < entry.size() &&
-        KindOf(entry.substr(0, colon)) == EntryKind::kFile) {
-      sources.push_back(
-          std::make_unique<Container>(entry.substr(0, colon), entry.substr(colon + 1), batch_size));
-      continue;
-    }
-    throw MakeError(ErrorKind::kIo, "{}: no such file or directory", entry);
   }
   return sources;
 }

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <memory>
 #include <optional>
 
 #include <caffe2/serialize/inline_container.h>
@@ -89,9 +88,13 @@ void CheckTorchScriptArchive(const std::string& path, const ArchiveContext& cont
                     path);
   }
 
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  // The reader checks the records as it lists them (getAllRecords throws for one outside the
+  // archive's folder), and reads the version record with std::stoull, which throws
+  // std::invalid_argument or std::out_of_range: every one of them is a damaged archive.
+  ArchiveFormat format = ArchiveFormat::kOtherZip;
   try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    format = FormatOfRecords(reader);
   } catch (const c10::Error& e) {
     const std::string message = e.what();
     if (message.find("maximum supported version") != std::string::npos) {
@@ -104,9 +107,12 @@ void CheckTorchScriptArchive(const std::string& path, const ArchiveContext& cont
     }
     throw MakeError(context.kind, "{}: the zip archive is damaged or truncated ({}); {}", path,
                     ConciseTorchError(e), context.redo);
+  } catch (const std::exception& e) {
+    throw MakeError(context.kind, "{}: the zip archive is damaged or truncated ({}); {}", path,
+                    ConciseTorchError(e), context.redo);
   }
 
-  switch (FormatOfRecords(*reader)) {
+  switch (format) {
     case ArchiveFormat::kTorchScript:
       return;
     case ArchiveFormat::kTorchSaveZip:

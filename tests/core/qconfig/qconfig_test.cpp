@@ -140,6 +140,20 @@ TEST(QConfigMappingTest, InvalidRegexIsAnError) {
               HasSubstr("invalid regular expression \"fc(\""));
 }
 
+// libstdc++ accepts "a++" and nests the repetitions: a pattern of them took seconds per name.
+TEST(QConfigMappingTest, StackedQuantifiersAreAnError) {
+  QConfigMapping mapping;
+  for (const char* regex : {"body\\.++", "fc*+", "fc+{2}", "fc{2}*", "fc+??"}) {
+    SCOPED_TRACE(regex);
+    EXPECT_THAT(ErrorOf([&] { mapping.SetModuleNameRegex(regex, kStatic); }),
+                HasSubstr("nothing to repeat"));
+  }
+  for (const char* regex : {"fc+?", "fc{2}?", "(?:fc)+", "[+*]+", "\\++"}) {
+    SCOPED_TRACE(regex);
+    EXPECT_NO_THROW(mapping.SetModuleNameRegex(regex, kStatic));
+  }
+}
+
 TEST(QConfigMappingTest, ObjectTypeSpellings) {
   for (const char* spelling : {"torch.nn.modules.linear.Linear", "torch.nn.Linear", "nn.Linear",
                                "Linear", "torch.ao.nn.Linear", "torch.nn.modules.Linear"}) {

@@ -72,6 +72,10 @@ struct NamedArray {
 // archive, an entry is damaged, is not named *.npy or does not hold a supported array.
 std::vector<NamedArray> ReadNpz(const std::string& path);
 
+// Parses .npz bytes held in memory, as ReadNpz reads a file; `source_name` starts every error
+// message. Throws Error(kBadData) as ReadNpz does.
+std::vector<NamedArray> ParseNpz(const void* data, size_t size, const std::string& source_name);
+
 // True when the file starts with a zip signature (what np.savez writes); false otherwise,
 // including when it cannot be read. Never throws.
 bool LooksLikeNpz(const std::string& path);

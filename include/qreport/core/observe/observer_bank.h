@@ -116,6 +116,9 @@ class ObserverBank {
   void Save(const std::string& path) const;
   // Throws qreport::Error(kIo) for unreadable files, kBadData for files that are not states.
   static ObserverBank Load(const std::string& path);
+  // What Load reads, from the file's bytes in memory; `source` names them in every error.
+  // Throws qreport::Error(kBadData) when they are not a state.
+  static ObserverBank FromBytes(const uint8_t* data, size_t size, const std::string& source);
 
  private:
   ObserverBank() = default;

@@ -1,0 +1,142 @@
+// Seeds that only qreport's own writers make: state files (ObserverBank::Save) and report.json
+// (ReportToJson), so the fuzzers start from inputs in exactly the shape the readers expect.
+// fuzz/make_corpus.py writes the NumPy, TorchScript and text seeds.
+//
+//   qreport_fuzz_seeds OUT_DIR   # writes OUT_DIR/state/*.qstate and OUT_DIR/report/*.json
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <vector>
+
+#include "qreport/core/detect/report.h"
+#include "qreport/core/error.h"
+#include "qreport/core/observe/observer_bank.h"
+
+namespace qreport {
+namespace {
+
+namespace fs = std::filesystem;
+
+void WriteText(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  QREPORT_CHECK_KIND(out.good(), ErrorKind::kIo, "{}: cannot write", path.string());
+}
+
+void WriteStates(const fs::path& dir) {
+  fs::create_directories(dir);
+  ObserverOptions range_only;
+  range_only.statistics = kRangeStatistics;
+  ObserverOptions percentile;
+  percentile.comp_percentile = 0.975f;
+  const std::vector<PointRequest> points = {
+      {{"fc1", ObservationPosition::kPre}, {}},
+      {{"fc1", ObservationPosition::kPost}, range_only},
+      {{"body.0.conv", ObservationPosition::kPre}, percentile},
+  };
+  ObserverBank empty({"0123abcd", "model.pt"}, points);
+  empty.Save((dir / "empty.qstate").string());
+
+  ObserverBank bank({"0123abcd", "model.pt"}, points);
+  std::vector<float> values(2 * 3 * 4);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(static_cast<float>(i)) * 3;
+  values[5] = std::numeric_limits<float>::infinity();
+  const TensorView view = TensorView::Contiguous(values.data(), {2, 3, 4});
+  for (size_t slot = 0; slot < bank.size(); ++slot) {
+    bank.Observe(slot, view);
+    bank.Observe(slot, TensorView::Contiguous(values.data(), {4, 6}));
+  }
+  bank.AddBatches(2);
+  bank.Save((dir / "calibrated.qstate").string());
+
+  ObserverBank one({"ff", ""}, {{{"", ObservationPosition::kPost}, range_only}});
+  one.Observe(0, view);
+  one.AddBatches(1);
+  one.Save((dir / "one_point.qstate").string());
+}
+
+Report SampleReport(bool with_problems) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  PerChannelFinding per_channel;
+  per_channel.fqn = "block.conv";
+  per_channel.backend = Backend::kQnnpack;
+  per_channel.per_channel_supported = true;
+  per_channel.configuration_source = "default_qconfig";
+
+  DynamicStaticFinding dynamic;
+  dynamic.fqn = "fc";
+  dynamic.tolerance = 0.5;
+  dynamic.input_ratio = 0.25;
+  dynamic.output_ratio = with_problems ? std::nan("") : 0.75;
+  dynamic.output_stationary = true;
+  dynamic.dynamic_supported = true;
+
+  EqualizationFinding equalization;
+  equalization.fqn = "fc";
+  equalization.threshold = 0.5;
+  equalization.channel_axis = -1;
+  equalization.channel_recommended = {true, false, true};
+  equalization.comparison = {0.5, 2.5, kInf};
+  equalization.input_channel_max = {4, 1, 2};
+  equalization.input_channel_min = {0, 0, -1};
+  equalization.input_global_max = 4;
+  equalization.input_global_min = -1;
+  equalization.weight_channel_max = {2, 0, 1};
+  equalization.weight_channel_min = {1, -1, 0};
+  equalization.weight_global_max = 2;
+  equalization.weight_global_min = -1;
+  equalization.recommended = true;
+
+  OutlierFinding outlier;
+  outlier.fqn = "relu";
+  outlier.module_type = "torch.nn.modules.activation.ReLU";
+  outlier.channel_axis = 1;
+  outlier.ratios = {1.5, kInf};
+  outlier.batches_used = {30, 0};
+  outlier.outliers = {false, true};
+  outlier.sufficient_batches = {true, false};
+  outlier.constant_batches = {0, 30};
+  outlier.channel_max = {3.5f, 0};
+  outlier.dead_channels = {false, true};
+  outlier.total_batches = 30;
+
+  Report report;
+  report.model_path = "model.pt";
+  report.batches = 30;
+  report.threads = with_problems ? 0 : 2;
+  report.detectors = {{"per_channel_detector", {per_channel}, {}},
+                      {"dynamic_vs_static_detector", {dynamic}, {}},
+                      {"input_weight_equalization_detector", {equalization}, {}},
+                      {"outlier_detector", {outlier}, {}}};
+  return report;
+}
+
+void WriteReports(const fs::path& dir) {
+  fs::create_directories(dir);
+  WriteText(dir / "report.json", ReportToJson(SampleReport(false)).dump(2));
+  WriteText(dir / "report_compact.json", ReportToJson(SampleReport(true)).dump());
+  Report empty;
+  empty.model_path = "empty.pt";
+  WriteText(dir / "report_empty.json", ReportToJson(empty).dump());
+}
+
+}  // namespace
+}  // namespace qreport
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: qreport_fuzz_seeds OUT_DIR\n";
+    return 2;
+  }
+  try {
+    const std::filesystem::path out = argv[1];
+    qreport::WriteStates(out / "state");
+    qreport::WriteReports(out / "report");
+  } catch (const std::exception& e) {
+    std::cerr << "qreport_fuzz_seeds: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
