@@ -172,7 +172,7 @@ void ObserverBank::Merge(const ObserverBank& other) {
   batches_ += other.batches_;
 }
 
-void ObserverBank::Save(const std::string& path) const {
+std::vector<uint8_t> ObserverBank::ToBytes() const {
   nlohmann::json points = nlohmann::json::array();
   for (size_t slot = 0; slot < keys_.size(); ++slot) {
     points.push_back({{"fqn", keys_[slot].fqn},
@@ -185,8 +185,11 @@ void ObserverBank::Save(const std::string& path) const {
       {"model", {{"fingerprint", model_.fingerprint}, {"path", model_.path}}},
       {"batches", batches_},
       {"points", points}};
-  const std::vector<uint8_t> bytes = nlohmann::json::to_cbor(json);
+  return nlohmann::json::to_cbor(json);
+}
 
+void ObserverBank::Save(const std::string& path) const {
+  const std::vector<uint8_t> bytes = ToBytes();
   WriteFileAtomically(path,
                       std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }

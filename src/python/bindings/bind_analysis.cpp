@@ -263,7 +263,22 @@ void BindAnalysis(nb::module_& m) {
       .def("merge", &ObserverBank::Merge, nb::arg("other"))
       .def("restore", &ObserverBank::Restore, nb::arg("saved"))
       .def("save", &ObserverBank::Save, nb::arg("path"))
-      .def_static("load", &ObserverBank::Load, nb::arg("path"));
+      .def_static("load", &ObserverBank::Load, nb::arg("path"))
+      .def(
+          "to_bytes",
+          [](const ObserverBank& bank) {
+            const std::vector<uint8_t> bytes = bank.ToBytes();
+            return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          },
+          "The state as 'qreport calibrate --state' writes it, in memory.")
+      .def_static(
+          "from_bytes",
+          [](const nb::bytes& data, const std::string& source) {
+            return ObserverBank::FromBytes(static_cast<const uint8_t*>(data.data()), data.size(),
+                                           source);
+          },
+          nb::arg("data"), nb::arg("source"),
+          "A state from to_bytes() (or a state file's bytes); `source` names it in errors.");
 
   nb::class_<PyReport>(m, "Report")
       .def_prop_ro("batches", [](const PyReport& r) { return r.report.batches; })

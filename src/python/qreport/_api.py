@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+import datetime
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
 
 import torch
 
 from . import _core
 from ._batches import model_device, positional_capacity, to_call
+from ._distributed import resolve as resolve_distribution
 from ._progress import Progress
 from ._session import DetectorSettings, Session
 from ._eager.modules import class_name
 from .report import LayerFacts, Report, RunSummary
 
 Data = Iterable[Any]
+_NO_BATCH = object()  # the end of the data (a batch may be anything, None included)
 
 
 def _settings(detectors: Optional[Sequence[str]], backend: Optional[str],
@@ -30,26 +33,28 @@ def _settings(detectors: Optional[Sequence[str]], backend: Optional[str],
     return DetectorSettings(detectors=tuple(detectors or ()), backend=backend, **options)
 
 
-def _summary(session: Session) -> RunSummary:
+def _summary(session: Session, bank: "_core.Bank", rank_batches: List[int]) -> RunSummary:
     d = session.discovery
-    return RunSummary(session.bank.batches, session.taps.host_copies, len(d.layers),
+    return RunSummary(bank.batches, session.taps.host_copies, len(d.layers),
                       len(d.leaves), list(d.unseen),
                       [layer.weight_path for layer in d.layers if layer.functional],
-                      session.taps.threads, session.bank.mapped_updates)
+                      session.taps.threads, session.bank.mapped_updates, rank_batches)
 
 
-def _layer_facts(session: Session):
+def _layer_facts(session: Session, bank: "_core.Bank"):
     facts = []
     for layer in session.discovery.layers:
         facts.append(LayerFacts(layer.fqn, layer.weight_path, class_name(type(layer.owner)),
                                 layer.functional,
-                                layer.input_ndim, session.bank.input_range(layer.fqn)))
+                                layer.input_ndim, bank.input_range(layer.fqn)))
     return facts
 
 
 def make_report(session: Session) -> Report:
-    core = session.core_report()
-    return Report(core, _summary(session), _layer_facts(session))
+    bank, rank_batches = session.reporting_bank()
+    core = session.core_report(bank)
+    return Report(core, _summary(session, bank, rank_batches), _layer_facts(session, bank),
+                  writes_files=session.writes_files())
 
 
 @contextlib.contextmanager
@@ -95,14 +100,18 @@ class Observer:
 def observe(model: torch.nn.Module, example: Any, *, detectors: Optional[Sequence[str]] = None,
             backend: Optional[str] = None, qconfig: Union[None, str, dict] = None,
             fusion: bool = True, name: Optional[str] = None,
-            input_fn: Optional[Callable[[Any], Any]] = None, **options: Any) -> Observer:
+            input_fn: Optional[Callable[[Any], Any]] = None, distributed: Any = None,
+            write_rank: int = 0, timeout: Optional[datetime.timedelta] = None,
+            **options: Any) -> Observer:
     """Prepares to observe `model` in a loop you run yourself. `example` is one batch, as
     your loop will call the model with it (a tensor, a tuple of arguments or a dict of keyword
-    arguments); it runs once, unobserved, to find the layers."""
+    arguments); it runs once, unobserved, to find the layers. Under torch.distributed, see
+    ``analyze`` for `distributed`, `write_rank` and `timeout`."""
     settings = _settings(detectors, backend, options)
+    distribution = resolve_distribution(distributed, write_rank, timeout)
     call = to_call(example, positional_capacity(model), None, input_fn)
     with torch.no_grad():
-        session = Session(model, call, settings, qconfig, fusion, name)
+        session = Session(model, call, settings, qconfig, fusion, name, distribution)
     return Observer(session)
 
 
@@ -110,7 +119,8 @@ def analyze(model: torch.nn.Module, data: Data, *, detectors: Optional[Sequence[
             backend: Optional[str] = None, qconfig: Union[None, str, dict] = None,
             fusion: bool = True, max_batches: Optional[int] = None, progress: bool = True,
             name: Optional[str] = None, input_fn: Optional[Callable[[Any], Any]] = None,
-            **options: Any) -> Report:
+            example: Any = None, distributed: Any = None, write_rank: int = 0,
+            timeout: Optional[datetime.timedelta] = None, **options: Any) -> Report:
     """Calibrates `model` on `data` and says layer by layer how to quantize it.
 
     data: an iterable of batches as a DataLoader yields them. A tensor is the model's one
@@ -126,9 +136,20 @@ def analyze(model: torch.nn.Module, data: Data, *, detectors: Optional[Sequence[
       equalization_axis, outlier_ratio_threshold, outlier_percentile,
       outlier_fraction_batches, outlier_axis), with the reference's defaults.
 
+    example: one batch to find the layers with (run once, unobserved) when `data` may yield
+      none, as one rank's shard can.
+    distributed: when torch.distributed is initialised with more than one rank (None, the
+      default), each rank calibrates on its own `data` and the report merges every rank's
+      statistics exactly, as ``qreport merge`` does; every rank must call analyze and gets
+      the merged report. False: this process alone. A ProcessGroup: its ranks.
+    write_rank: the rank whose ``report.save()`` writes files (the others write none).
+    timeout: how long ranks wait for each other before the merge (default 5 minutes); a
+      rank that calibrated another model or with other options is an error on every rank.
+
     The model runs in eval mode without gradients and is left as it was: hooks removed,
     parameters, buffers and training flags untouched."""
     settings = _settings(detectors, backend, options)
+    distribution = resolve_distribution(distributed, write_rank, timeout)
     capacity = positional_capacity(model)
     device = model_device(model)
     try:
@@ -141,16 +162,24 @@ def analyze(model: torch.nn.Module, data: Data, *, detectors: Optional[Sequence[
     try:
         first = next(iterator)
     except StopIteration:
-        raise _core.BadDataError(f"{name or type(model).__name__}: the data yielded no batch")
+        if example is None:
+            raise _core.BadDataError(
+                f"{name or type(model).__name__}: the data yielded no batch (give example= "
+                "to find the layers with, where a shard may be empty)")
+        first = _NO_BATCH
+    discovery_batch = first if example is None else example
+    if max_batches is not None and max_batches <= 0:
+        first = _NO_BATCH
     bar = Progress(total, progress)
     try:
         with torch.no_grad(), _eval_mode(model):
-            session = Session(model, to_call(first, capacity, device, input_fn), settings,
-                              qconfig, fusion, name)
+            session = Session(model,
+                              to_call(discovery_batch, capacity, device, input_fn),
+                              settings, qconfig, fusion, name, distribution)
             with session.taps:
                 index = 0
                 batch = first
-                while True:
+                while batch is not _NO_BATCH:
                     args, kwargs = to_call(batch, capacity, device, input_fn)
                     try:
                         model(*args, **kwargs)
@@ -164,10 +193,7 @@ def analyze(model: torch.nn.Module, data: Data, *, detectors: Optional[Sequence[
                     index += 1
                     if max_batches is not None and index >= max_batches:
                         break
-                    try:
-                        batch = next(iterator)
-                    except StopIteration:
-                        break
+                    batch = next(iterator, _NO_BATCH)
     finally:
         bar.close()
     return make_report(session)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 
 from . import _core
 from ._batches import Call
+from ._distributed import Distribution, combine, signature
 from ._eager.describe import describe
 from ._eager.discovery import Discovery, discover
 from ._eager.taps import Taps
@@ -60,13 +61,16 @@ def qconfig_json(qconfig: Union[None, str, dict]) -> Optional[str]:
 class Session:
     def __init__(self, model: torch.nn.Module, example: Call, settings: DetectorSettings,
                  qconfig: Union[None, str, dict] = None, fusion: bool = True,
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None,
+                 distribution: Optional[Distribution] = None) -> None:
         if not isinstance(model, torch.nn.Module):
             raise _core.InvalidArgumentError(
                 f"expected a torch.nn.Module, got {type(model).__name__}")
         self.model = model
         self.name = name or type(model).__name__
         self.settings = settings
+        self.fusion = fusion
+        self.distribution = distribution
         args, kwargs = example
         try:
             self.discovery: Discovery = discover(model, args, kwargs, fusion)
@@ -89,14 +93,29 @@ class Session:
         self.bank = _core.Bank(self.analysis, fingerprint(model, self.discovery), self.name)
         self.taps = Taps(model, self.discovery, self.bank)
 
-    def core_report(self) -> "_core.Report":
-        if self.bank.batches == 0:
+    def reporting_bank(self) -> Tuple["_core.Bank", List[int]]:
+        """The statistics to report on: this process's, or every rank's merged (a collective:
+        every rank must call it), and the batches each rank observed."""
+        if self.distribution is None:
+            return self.bank, [self.bank.batches]
+        merged, counts = combine(self.distribution, self.bank,
+                                 signature(self.bank, self.settings, self.fusion))
+        assert merged is not None  # this rank's own bank is in it
+        return merged, counts
+
+    def writes_files(self) -> bool:
+        return self.distribution is None or self.distribution.rank == self.distribution.writer
+
+    def core_report(self, bank: "_core.Bank") -> "_core.Report":
+        if bank.batches == 0:
+            where = " on any rank" if self.distribution is not None else ""
             raise _core.BadDataError(
-                f"{self.name}: no calibration batches have run, so there is nothing to report on")
+                f"{self.name}: no calibration batches have run{where}, so there is nothing to "
+                "report on")
         weights = []
         for layer in self.discovery.layers:
             fusion = layer.fusion()
             weights.append(analysed_weight(self.model, layer, fusion.batch_norm,
                                            fusion.batch_norm_eps))
         self.analysis.set_weights(weights)
-        return self.analysis.run(self.bank, self.taps.threads)
+        return self.analysis.run(bank, self.taps.threads)

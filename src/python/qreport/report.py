@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import _core
@@ -36,6 +36,9 @@ class RunSummary:
     functional_layers: List[str]  # weights used outside their module's forward
     threads: int  # torch's thread count, which the observers used too
     derived_updates: int  # observations derived from another (ObserveThrough), not read
+    # Under torch.distributed: the batches each rank observed, in rank order; [batches]
+    # for one process.
+    rank_batches: List[int] = field(default_factory=list)
 
 
 class Report:
@@ -46,8 +49,9 @@ class Report:
     findings as objects."""
 
     def __init__(self, core: "_core.Report", summary: RunSummary,
-                 layers: Optional[List[LayerFacts]] = None) -> None:
+                 layers: Optional[List[LayerFacts]] = None, writes_files: bool = True) -> None:
         self._core = core
+        self._writes_files = writes_files
         self.summary = summary
         self._json_text = core.report_json()
         self._modules: Optional[Mapping[str, ModuleFindings]] = None
@@ -77,6 +81,9 @@ class Report:
         lines = [f"\nrun: {s.batches} batches, {s.layers} layers, {s.leaf_modules} leaf modules, "
                  f"{s.threads} threads; {s.derived_updates} observations derived without "
                  "reading the tensor"]
+        if len(s.rank_batches) > 1:
+            lines.append(f"merged from {len(s.rank_batches)} ranks (torch.distributed), batches "
+                         "per rank: " + ", ".join(map(str, s.rank_batches)))
         if s.functional_layers:
             lines.append("weights used outside their module's forward (seen through the "
                          "function mode): " + ", ".join(s.functional_layers))
@@ -163,7 +170,10 @@ class Report:
 
     def save(self, directory: str) -> List[str]:
         """Writes the CLI's files into `directory` (created if needed): all of them or, on an
-        error, none. Returns the paths written."""
+        error, none. Returns the paths written. Under torch.distributed only the writing rank
+        (``write_rank``, 0 by default) writes; the others return []."""
+        if not self._writes_files:
+            return []
         files = self.documents()
         write_all_or_nothing(directory, files)
         return [os.path.join(directory, name) for name in files]

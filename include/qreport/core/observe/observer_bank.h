@@ -114,6 +114,8 @@ class ObserverBank {
   // writer never leaves a half-written or mixed state, and /dev/null is written through, not
   // replaced. Throws qreport::Error(kIo).
   void Save(const std::string& path) const;
+  // What Save writes, in memory (to send to another process); FromBytes reads it back.
+  std::vector<uint8_t> ToBytes() const;
   // Throws qreport::Error(kIo) for unreadable files, kBadData for files that are not states.
   static ObserverBank Load(const std::string& path);
   // What Load reads, from the file's bytes in memory; `source` names them in every error.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Dict, Iterable, Optional, Set, Tuple
 
 import torch
 
 from .. import _core
 from .._api import make_report
+from .._distributed import resolve as resolve_distribution
 from .._session import DetectorSettings, Session
 from ..report import Report
 from ..visualizer import Visualizer
@@ -22,7 +24,12 @@ class ModelReport:
     found on its first forward call, which is observed too. ``generate_model_report(True)``
     removes every hook."""
 
-    def __init__(self, model: torch.nn.Module, desired_report_detectors: Iterable[DetectorBase]):
+    def __init__(self, model: torch.nn.Module, desired_report_detectors: Iterable[DetectorBase],
+                 *, distributed: Any = None, write_rank: int = 0,
+                 timeout: Optional[datetime.timedelta] = None):
+        """Beyond the reference: under torch.distributed each rank calibrates on its own
+        batches and generate_model_report() merges every rank's statistics (see
+        ``qreport.analyze`` for `distributed`, `write_rank` and `timeout`)."""
         detectors = list(desired_report_detectors)
         if not detectors:
             raise ValueError("Should include at least 1 desired report")
@@ -30,6 +37,7 @@ class ModelReport:
         if len(set(names)) != len(names):
             raise ValueError(f"a detector is given twice: {names}")
         self._model = model
+        self._distribution = resolve_distribution(distributed, write_rank, timeout)
         self._desired_report_detectors = detectors
         self._desired_detector_names = set(names)
         self._session: Optional[Session] = None
@@ -70,7 +78,7 @@ class ModelReport:
             self._first_call = None
             with torch.no_grad():
                 self._session = Session(self._model, (tuple(args), dict(kwargs or {})),
-                                        settings)
+                                        settings, distribution=self._distribution)
             self._session.taps.__enter__()
             self._session.taps._start_forward(module, args)
 
@@ -90,6 +98,14 @@ class ModelReport:
         if self._removed_observers:
             raise Exception("Cannot generate report on model you already removed observers from")
         if self._session is None:
+            if self._distribution is not None:
+                # Take part in the merge, so the other ranks are not left waiting.
+                from .._distributed import combine
+                combine(self._distribution, None, None)
+                raise _core.BadDataError(
+                    f"rank {self._distribution.rank}: the prepared model never ran here, so this "
+                    "rank cannot report (the other ranks' merged report does not need it); "
+                    "run it on one batch, or use qreport.analyze(..., example=batch)")
             raise _core.BadDataError("no calibration batches have run, so there is nothing to "
                                      "report on")
         self._report = make_report(self._session)
