@@ -29,11 +29,15 @@ def all_batches(kind: str, count: int):
 
 def run(rank: int, world: int, port: int, out: str, plan: dict) -> None:
     """plan: {"model": "mlp"|"cnn", "shards": [[batch indices of rank 0], ...], "api":
-    "analyze"|"observe"|"model_report", "other_model_on": rank or None}."""
+    "analyze"|"observe"|"model_report", "other_model_on": rank or None}. port 0: the
+    process group comes from torchrun's environment."""
     result = {"rank": rank}
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world, timeout=datetime.timedelta(seconds=60))
+    if port:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                                world_size=world, timeout=datetime.timedelta(seconds=60))
+    else:
+        dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
     try:
         kind = plan["model"]
         if plan.get("other_model_on") == rank:
@@ -96,3 +100,10 @@ def single(out: str, plan: dict) -> dict:
                             sorted(reports.items())}}
     report = qreport.analyze(model, every, progress=False, distributed=False)
     return {"json": report.to_json(), "text": report.text()}
+
+
+if __name__ == "__main__":  # under torchrun: python -m torch.distributed.run ... OUT PLAN_JSON
+    import sys
+
+    run(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), 0, sys.argv[1],
+        json.loads(sys.argv[2]))

@@ -4,6 +4,8 @@ torch.multiprocessing): the merged report equals one process's over every batch.
 import json
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -50,6 +52,24 @@ def test_unequal_shards_merge_to_the_single_process_report(tmp_path, model):
     assert results[0]["saved"] and not results[1]["saved"]
     saved = json.loads((tmp_path / "files" / "report.json").read_text())
     assert saved == json.loads(single["json"])
+
+
+@pytest.mark.skipif(
+    int(torch.__version__.split(".")[0]) < 2,
+    reason="torch 1.13's torchrun fails under Python 3.11 before starting a worker "
+           "(elastic's to_map reads its Std enum as None); mp.spawn covers this torch")
+def test_under_torchrun_the_report_is_the_single_process_one(tmp_path):
+    plan = {"model": "cnn", "batches": 3, "shards": [[0, 1], [2]], "api": "analyze"}
+    worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_worker.py")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                    "--master_addr=127.0.0.1", f"--master_port={_free_port()}", worker,
+                    str(tmp_path), json.dumps(plan)], check=True, env=env, timeout=300)
+    single = distributed_worker.single(str(tmp_path), plan)
+    for rank in range(2):
+        result = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        _ok([result])
+        assert result["json"] == single["json"]
 
 
 def test_a_rank_with_no_batches_takes_part(tmp_path):
