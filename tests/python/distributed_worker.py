@@ -46,9 +46,10 @@ def run(rank: int, world: int, port: int, out: str, plan: dict) -> None:
         data = all_batches(kind, plan["batches"])
         mine = [data[i] for i in plan["shards"][rank]]
         timeout = datetime.timedelta(seconds=20)
+        options = {"outlier_ratio_threshold": 2.0} if plan.get("other_options_on") == rank else {}
         if plan["api"] == "analyze":
             report = qreport.analyze(model, mine, example=data[0], progress=False,
-                                     timeout=timeout)
+                                     timeout=timeout, **options)
             result["json"] = report.to_json()
             result["text"] = report.text()
             result["saved"] = report.save(os.path.join(out, "files"))

@@ -97,9 +97,9 @@ def test_the_drop_in_model_report_merges_too(tmp_path):
     assert all(r["reports"] == single["reports"] for r in results)
 
 
-def test_ranks_with_another_model_fail_on_every_rank(tmp_path):
-    plan = {"model": "mlp", "batches": 2, "shards": [[0], [1]], "api": "analyze",
-            "other_model_on": 1}
+@pytest.mark.parametrize("other", ["other_model_on", "other_options_on"])
+def test_ranks_with_another_model_or_options_fail_on_every_rank(tmp_path, other):
+    plan = {"model": "mlp", "batches": 2, "shards": [[0], [1]], "api": "analyze", other: 1}
     results = _run(tmp_path, plan, 2)
     for r in results:
         assert "error" in r, f"rank {r['rank']} did not fail"
