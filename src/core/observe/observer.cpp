@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "observe/channel_scan.h"
 #include "qreport/core/error.h"
@@ -27,6 +29,43 @@ float ToFloatClamped(double v) {
   if (std::isnan(v)) return 0.0f;
   return static_cast<float>(
       std::clamp(v, -static_cast<double>(kFloatMax), static_cast<double>(kFloatMax)));
+}
+
+// json.get<int>() of a float static_casts it: undefined behaviour past the type's range (a
+// state file saying 1e300). The fields read with these are integers in every saved state.
+template <typename T>
+T IntegerAt(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& value = object.at(key);
+  QREPORT_CHECK_KIND(value.is_number_integer(), ErrorKind::kBadData,
+                     "observer state: \"{}\" must be an integer, got {}", key, value.type_name());
+  const bool fits =
+      value.is_number_unsigned()
+          ? value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+          : value.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                (std::is_unsigned_v<T> ||
+                 value.get<int64_t>() <= static_cast<int64_t>(std::numeric_limits<T>::max()));
+  QREPORT_CHECK_KIND(fits, ErrorKind::kBadData, "observer state: \"{}\" is out of range: {}", key,
+                     value.dump());
+  return value.get<T>();
+}
+
+std::vector<int64_t> IntegersAt(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& value = object.at(key);
+  QREPORT_CHECK_KIND(value.is_array(), ErrorKind::kBadData,
+                     "observer state: \"{}\" must be an array, got {}", key, value.type_name());
+  std::vector<int64_t> out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    const nlohmann::json& element = value[i];
+    QREPORT_CHECK_KIND(
+        element.is_number_integer() &&
+            (!element.is_number_unsigned() ||
+             element.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())),
+        ErrorKind::kBadData, "observer state: \"{}\"[{}] must be a 64-bit integer, got {}", key, i,
+        element.dump());
+    out.push_back(element.get<int64_t>());
+  }
+  return out;
 }
 
 }  // namespace
@@ -245,24 +284,24 @@ ObserverState ObserverState::FromJson(const nlohmann::json& json) {
   try {
     ObserverOptions options;
     const auto& o = json.at("options");
-    options.channel_axis = o.at("channel_axis").get<int>();
+    options.channel_axis = IntegerAt<int>(o, "channel_axis");
     options.comp_percentile = o.at("comp_percentile").get<float>();
-    options.statistics = o.at("statistics").get<uint32_t>();
+    options.statistics = IntegerAt<uint32_t>(o, "statistics");
     ObserverState state(options);
     const auto& i = json.at("issues");
-    state.issues_.nonfinite_values = i.at("nonfinite_values").get<int64_t>();
-    state.issues_.empty_batches = i.at("empty_batches").get<int64_t>();
-    state.issues_.missing_axis_batches = i.at("missing_axis_batches").get<int64_t>();
-    state.issues_.channel_mismatch_batches = i.at("channel_mismatch_batches").get<int64_t>();
-    state.num_batches_ = json.at("num_batches").get<int64_t>();
+    state.issues_.nonfinite_values = IntegerAt<int64_t>(i, "nonfinite_values");
+    state.issues_.empty_batches = IntegerAt<int64_t>(i, "empty_batches");
+    state.issues_.missing_axis_batches = IntegerAt<int64_t>(i, "missing_axis_batches");
+    state.issues_.channel_mismatch_batches = IntegerAt<int64_t>(i, "channel_mismatch_batches");
+    state.num_batches_ = IntegerAt<int64_t>(json, "num_batches");
     state.batch_range_sum_ = json.at("batch_range_sum").get<double>();
     state.epoch_min_ = json.at("epoch_min").get<float>();
     state.epoch_max_ = json.at("epoch_max").get<float>();
     state.min_val_ = json.at("min_val").get<std::vector<float>>();
     state.max_val_ = json.at("max_val").get<std::vector<float>>();
     state.ratio_sum_ = json.at("ratio_sum").get<std::vector<double>>();
-    state.percentile_batches_ = json.at("percentile_batches").get<std::vector<int64_t>>();
-    state.constant_batches_ = json.at("constant_batches").get<std::vector<int64_t>>();
+    state.percentile_batches_ = IntegersAt(json, "percentile_batches");
+    state.constant_batches_ = IntegersAt(json, "constant_batches");
     const size_t n = state.min_val_.size();
     QREPORT_CHECK_KIND(state.max_val_.size() == n && state.ratio_sum_.size() == n &&
                            state.percentile_batches_.size() == n &&

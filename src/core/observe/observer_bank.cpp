@@ -241,6 +241,9 @@ ObserverBank ObserverBank::FromBytes(const uint8_t* data, size_t size, const std
   try {
     bank.model_.fingerprint = json.at("model").at("fingerprint").get<std::string>();
     bank.model_.path = json.at("model").at("path").get<std::string>();
+    // Not get<int64_t>() alone: it static_casts a float, undefined past int64's range.
+    QREPORT_CHECK_KIND(json.at("batches").is_number_integer(), ErrorKind::kBadData,
+                       "\"batches\" must be an integer");
     bank.batches_ = json.at("batches").get<int64_t>();
     for (const auto& point : json.at("points")) {
       const std::string position = point.at("position").get<std::string>();
