@@ -7,6 +7,10 @@
 #                    and the Python package, under .venv's torch and Debian's
 #   make test-debian / make test-wheel / make test-builds-agree / make test-python   one step
 #   make core-test   the torch-free core alone (no LibTorch needed)
+#   make test-sanitize  the torch-free core's tests built with AddressSanitizer and
+#                    UndefinedBehaviorSanitizer (build-sanitize/); the front-end's tests are not
+#                    in it: LibTorch is not instrumented, and an instrumented front-end build
+#                    takes longer than the whole of CI's other builds (see README, Sanitizers)
 #   make fuzz        build the libFuzzer harnesses with clang (build-fuzz/) and run each for
 #                    FUZZ_SECONDS (default 60), FUZZ_RUNS executions at most (default no limit);
 #                    FUZZERS="npy state" runs only those
@@ -27,13 +31,14 @@ VISION_VENV_PYTHON = $(VISION_VENV)/bin/python
 CMAKE_FLAGS ?=
 BENCH_BUILD ?= build-bench
 BENCH_FLAGS ?=
+SANITIZE_BUILD ?= build-sanitize
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= -1
 FUZZERS ?=
 
 .PHONY: all deps configure build test test-debian test-wheel test-builds-agree test-python \
-	python-install demo core-test fuzz \
+	python-install demo core-test test-sanitize fuzz \
 	bench format clean
 
 all: build
@@ -119,6 +124,18 @@ core-test:
 	@cmake --build $(BUILD)-core -j $(JOBS)
 	@ctest --test-dir $(BUILD)-core -j $(JOBS) -L core --output-on-failure
 
+# The core and its tests (the fuzz regression inputs among them) with ASan and UBSan, in a
+# build of their own. halt_on_error: the first report fails the test.
+test-sanitize:
+	@scripts/install-deps --core
+	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DQREPORT_WITH_TORCH=OFF -DQREPORT_SANITIZE=ON \
+		$(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	@echo "== the core under AddressSanitizer and UndefinedBehaviorSanitizer ($(SANITIZE_BUILD)/)"
+	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:$(ASAN_OPTIONS) \
+		UBSAN_OPTIONS=print_stacktrace=1:$(UBSAN_OPTIONS) \
+		ctest --test-dir $(SANITIZE_BUILD) -j $(JOBS) -L core --output-on-failure
+
 # clang for libFuzzer; tests off: only the harnesses and the seed writer are built.
 fuzz:
 	@scripts/install-deps
@@ -142,4 +159,4 @@ format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	@rm -rf $(BUILD) $(BUILD)-core $(BENCH_BUILD) $(WHEEL_BUILD) $(FUZZ_BUILD)
+	@rm -rf $(BUILD) $(BUILD)-core $(BENCH_BUILD) $(WHEEL_BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -46,7 +46,13 @@ for h in "${harnesses[@]}"; do
   # harness fuzzes without leak checks, then reads its whole corpus once with them.
   leaks=()
   if [[ $h == archive ]]; then leaks=(-detect_leaks=0); fi
+  dict=()
+  case $h in
+    state) dict=(-dict=fuzz/state.dict) ;;
+    qconfig | report) dict=(-dict=fuzz/json.dict) ;;
+  esac
   "$build/fuzz/${h}_fuzzer" -max_total_time="$seconds" -runs="$runs" -timeout=10 "${leaks[@]}" \
+    "${dict[@]}" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "${inputs[@]}" >"$log" 2>&1 || status=FAILED
   if [[ $status == ok && ${#leaks[@]} -gt 0 ]]; then
     "$build/fuzz/${h}_fuzzer" -runs=0 -artifact_prefix="$artifacts/" "${inputs[@]}" \

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "observe/channel_scan.h"
 #include "observe/state_json.h"

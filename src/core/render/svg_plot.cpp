@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -42,32 +43,45 @@ std::string Escape(const std::string& text) {
 }
 
 // An axis from `lo` to `hi` with about five ticks at 1, 2 or 5 times a power of ten.
+// REQUIRES: lo and hi finite (FiniteRange).
 struct Axis {
+  static constexpr int kMaxTicks = 20;  // Nice gives at most 7
   double lo = 0, hi = 1, step = 0.2;
 
   static Axis Nice(double lo, double hi) {
+    constexpr double kMax = std::numeric_limits<double>::max();
     if (!(lo < hi)) {
       const double pad = lo == 0 ? 1 : std::fabs(lo) * 0.1;
-      lo -= pad;
-      hi += pad;
+      lo = std::max(lo - pad, -kMax);
+      hi = std::min(hi + pad, kMax);
     }
-    const double rough = (hi - lo) / 5;
+    // In halves: hi - lo overflows to infinity for values near +-DBL_MAX.
+    const double rough = (hi / 2 - lo / 2) / 2.5;
     const double power = std::pow(10, std::floor(std::log10(rough)));
     double step = power;
     for (const double m : {1.0, 2.0, 5.0, 10.0}) {
       step = m * power;
       if (step >= rough) break;
     }
-    return {std::floor(lo / step) * step, std::ceil(hi / step) * step, step};
+    // Rounding outwards to a step can pass DBL_MAX; then the data's own end is the axis's.
+    const double nice_lo = std::floor(lo / step) * step, nice_hi = std::ceil(hi / step) * step;
+    return {std::isfinite(nice_lo) ? nice_lo : lo, std::isfinite(nice_hi) ? nice_hi : hi, step};
   }
 
   std::vector<double> Ticks() const {
+    // lo + i * step rather than t += step: a step below the spacing of doubles at lo (the range
+    // of 1e20 and its neighbour) would never move t.
     std::vector<double> ticks;
-    for (double t = lo; t <= hi + step * 1e-6; t += step) {
+    for (int i = 0; i <= kMaxTicks; ++i) {
+      const double t = lo + step * i;
+      if (!(t <= hi + step * 1e-6)) break;
       ticks.push_back(std::fabs(t) < step * 1e-9 ? 0 : t);
     }
     return ticks;
   }
+
+  // Where `value` lies from lo (0) to hi (1), in halves as in Nice.
+  double Fraction(double value) const { return (value / 2 - lo / 2) / (hi / 2 - lo / 2); }
 };
 
 std::string Tick(double value) { return fmt::format("{:.4g}", value); }
@@ -100,9 +114,7 @@ class Canvas {
 
   static double PlotWidth() { return kWidth - kLeft - kRight; }
   static double PlotHeight() { return kHeight - kTop - kBottom; }
-  double Y(double value) const {
-    return kTop + PlotHeight() * (1 - (value - y_.lo) / (y_.hi - y_.lo));
-  }
+  double Y(double value) const { return kTop + PlotHeight() * (1 - y_.Fraction(value)); }
 
   void XLabel(double x, const std::string& text, bool slanted) {
     const double y = kTop + PlotHeight() + 16;
@@ -207,8 +219,9 @@ std::string RenderHistogramSvg(const HistogramPlot& plot) {
   const int64_t most = *std::max_element(plot.counts.begin(), plot.counts.end());
   Canvas canvas(plot.title, plot.x_label, "count", Axis::Nice(0, static_cast<double>(most)));
   const double lo = plot.edges.front(), hi = plot.edges.back();
-  const double range = hi > lo ? hi - lo : 1;
-  auto x_at = [&](double v) { return kLeft + Canvas::PlotWidth() * (v - lo) / range; };
+  // In halves: the edges of values near +-DBL_MAX are further apart than DBL_MAX.
+  const double half_range = hi > lo ? hi / 2 - lo / 2 : 0.5;
+  auto x_at = [&](double v) { return kLeft + Canvas::PlotWidth() * (v / 2 - lo / 2) / half_range; };
   for (size_t b = 0; b < plot.counts.size(); ++b) {
     const double left = x_at(plot.edges[b]), right = x_at(plot.edges[b + 1]);
     const double top = canvas.Y(static_cast<double>(plot.counts[b]));
