@@ -13,6 +13,7 @@
 #include "qreport/core/detect/report.h"
 #include "qreport/core/error.h"
 #include "qreport/core/observe/observer_bank.h"
+#include "testing/sample_report.h"
 
 namespace qreport {
 namespace {
@@ -57,59 +58,13 @@ void WriteStates(const fs::path& dir) {
   one.Save((dir / "one_point.qstate").string());
 }
 
+// The renderers' sample (tests/testing/), and a variant with a NaN and an unknown thread count.
 Report SampleReport(bool with_problems) {
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  PerChannelFinding per_channel;
-  per_channel.fqn = "block.conv";
-  per_channel.backend = Backend::kQnnpack;
-  per_channel.per_channel_supported = true;
-  per_channel.configuration_source = "default_qconfig";
-
-  DynamicStaticFinding dynamic;
-  dynamic.fqn = "fc";
-  dynamic.tolerance = 0.5;
-  dynamic.input_ratio = 0.25;
-  dynamic.output_ratio = with_problems ? std::nan("") : 0.75;
-  dynamic.output_stationary = true;
-  dynamic.dynamic_supported = true;
-
-  EqualizationFinding equalization;
-  equalization.fqn = "fc";
-  equalization.threshold = 0.5;
-  equalization.channel_axis = -1;
-  equalization.channel_recommended = {true, false, true};
-  equalization.comparison = {0.5, 2.5, kInf};
-  equalization.input_channel_max = {4, 1, 2};
-  equalization.input_channel_min = {0, 0, -1};
-  equalization.input_global_max = 4;
-  equalization.input_global_min = -1;
-  equalization.weight_channel_max = {2, 0, 1};
-  equalization.weight_channel_min = {1, -1, 0};
-  equalization.weight_global_max = 2;
-  equalization.weight_global_min = -1;
-  equalization.recommended = true;
-
-  OutlierFinding outlier;
-  outlier.fqn = "relu";
-  outlier.module_type = "torch.nn.modules.activation.ReLU";
-  outlier.channel_axis = 1;
-  outlier.ratios = {1.5, kInf};
-  outlier.batches_used = {30, 0};
-  outlier.outliers = {false, true};
-  outlier.sufficient_batches = {true, false};
-  outlier.constant_batches = {0, 30};
-  outlier.channel_max = {3.5f, 0};
-  outlier.dead_channels = {false, true};
-  outlier.total_batches = 30;
-
-  Report report;
-  report.model_path = "model.pt";
-  report.batches = 30;
+  Report report = testing::SampleReport();
   report.threads = with_problems ? 0 : 2;
-  report.detectors = {{"per_channel_detector", {per_channel}, {}},
-                      {"dynamic_vs_static_detector", {dynamic}, {}},
-                      {"input_weight_equalization_detector", {equalization}, {}},
-                      {"outlier_detector", {outlier}, {}}};
+  if (with_problems) {
+    std::get<DynamicStaticFinding>(report.detectors[1].findings[0]).output_ratio = std::nan("");
+  }
   return report;
 }
 

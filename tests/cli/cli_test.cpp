@@ -31,6 +31,23 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
+// The states at two paths hold the same points and statistics: equal, or within `tolerance`
+// (sums added in another order) when it is given.
+void ExpectSameStates(const std::string& path_a, const std::string& path_b, double tolerance = 0) {
+  const auto a = qreport::ObserverBank::Load(path_a);
+  const auto b = qreport::ObserverBank::Load(path_b);
+  EXPECT_EQ(a.batches(), b.batches());
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t slot = 0; slot < a.size(); ++slot) {
+    if (tolerance == 0) {
+      EXPECT_EQ(a.state(slot).ToJson(), b.state(slot).ToJson()) << qreport::ToString(a.key(slot));
+    } else {
+      EXPECT_TRUE(JsonNear(a.state(slot).ToJson(), b.state(slot).ToJson(), tolerance))
+          << qreport::ToString(a.key(slot));
+    }
+  }
+}
+
 TEST(CliTest, HelpTeachesTheCommands) {
   const CliRun run = Qreport("--help");
   EXPECT_EQ(run.exit_code, 0);
@@ -164,14 +181,8 @@ TEST(CliCalibrateTest, SplitCalibrationMergesToTheSameState) {
   ASSERT_EQ(merge.exit_code, 0) << merge.err;
   EXPECT_THAT(merge.out, HasSubstr("merged 2 state(s), 4 batch(es)"));
 
-  const auto merged = qreport::ObserverBank::Load(dir + "/merged.qstate");
-  const auto sequential = qreport::ObserverBank::Load(dir + "/ab.qstate");
-  ASSERT_EQ(merged.size(), sequential.size());
-  EXPECT_EQ(merged.batches(), 4);
-  for (size_t slot = 0; slot < merged.size(); ++slot) {
-    EXPECT_TRUE(JsonNear(merged.state(slot).ToJson(), sequential.state(slot).ToJson(), 1e-9))
-        << qreport::ToString(merged.key(slot));
-  }
+  EXPECT_EQ(qreport::ObserverBank::Load(dir + "/merged.qstate").batches(), 4);
+  ExpectSameStates(dir + "/merged.qstate", dir + "/ab.qstate", 1e-9);
 }
 
 // --shard I/N: N runs over the same data, merged, equal one run over all of it; a shard past
@@ -192,14 +203,8 @@ TEST(CliCalibrateTest, ShardsMergeToTheWholeRun) {
     parts += " " + part;
   }
   ASSERT_EQ(Qreport("merge" + parts + " -q --out " + dir + "/merged.qstate").exit_code, 0);
-  const auto merged = qreport::ObserverBank::Load(dir + "/merged.qstate");
-  const auto whole = qreport::ObserverBank::Load(dir + "/all.qstate");
-  ASSERT_EQ(merged.size(), whole.size());
-  EXPECT_EQ(merged.batches(), 7);
-  for (size_t slot = 0; slot < merged.size(); ++slot) {
-    EXPECT_TRUE(JsonNear(merged.state(slot).ToJson(), whole.state(slot).ToJson(), 1e-12))
-        << qreport::ToString(merged.key(slot));
-  }
+  EXPECT_EQ(qreport::ObserverBank::Load(dir + "/merged.qstate").batches(), 7);
+  ExpectSameStates(dir + "/merged.qstate", dir + "/all.qstate", 1e-12);
   for (const char* bad : {"3/3", "-1/3", "1", "a/b", "0/0"}) {
     const CliRun run = Qreport("calibrate " + model + data + " --shard " + bad + " --state " + dir +
                                "/bad.qstate");
@@ -314,13 +319,8 @@ TEST(CliCalibrateTest, KilledRunsResumeFromTheirCheckpoints) {
               " --state " + dir + "/straight.qstate");
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
-  const auto a = qreport::ObserverBank::Load(state);
-  const auto b = qreport::ObserverBank::Load(dir + "/straight.qstate");
-  EXPECT_EQ(a.batches(), saved + 120);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t slot = 0; slot < a.size(); ++slot) {
-    EXPECT_EQ(a.state(slot).ToJson(), b.state(slot).ToJson()) << qreport::ToString(a.key(slot));
-  }
+  EXPECT_EQ(qreport::ObserverBank::Load(state).batches(), saved + 120);
+  ExpectSameStates(state, dir + "/straight.qstate");
 }
 
 // Two runs checkpointing into one --state at once: the file is always one run's complete
@@ -518,12 +518,7 @@ TEST(CliDataTest, IntegerImagesAreCastAndScaledOnRequest) {
       Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --data " +
               DataFixture("images_u8_as_f32.npy") + " --state " + dir + "/f32.qstate");
   ASSERT_EQ(floats.exit_code, 0) << floats.err;
-  const auto a = qreport::ObserverBank::Load(dir + "/cast.qstate");
-  const auto b = qreport::ObserverBank::Load(dir + "/f32.qstate");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t slot = 0; slot < a.size(); ++slot) {
-    EXPECT_EQ(a.state(slot).ToJson(), b.state(slot).ToJson()) << qreport::ToString(a.key(slot));
-  }
+  ExpectSameStates(dir + "/cast.qstate", dir + "/f32.qstate");
   const CliRun bad_scale = Qreport("calibrate '" + Fixture("mlp.pt") + "' -q --data " + u8 +
                                    " --input-scale 1/0 --state " + dir + "/x.qstate");
   EXPECT_EQ(bad_scale.exit_code, 2);
