@@ -105,3 +105,11 @@ def test_ranks_with_another_model_or_options_fail_on_every_rank(tmp_path, other)
         assert "error" in r, f"rank {r['rank']} did not fail"
         assert "ranks 1 observed another model, other layers or other detector options than " \
                "rank 0" in r["error"]
+
+
+def test_a_rank_that_never_reports_is_named_not_waited_for(tmp_path):
+    plan = {"model": "mlp", "batches": 2, "shards": [[0], [1]], "api": "analyze",
+            "absent": 1, "timeout": 3}
+    results = _run(tmp_path, plan, 2)
+    assert "not every rank reached the report" in results[0]["error"]
+    assert "distributed=False" in results[0]["error"]

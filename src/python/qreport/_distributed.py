@@ -81,8 +81,9 @@ def _barrier(d: Distribution) -> None:
             dist.barrier(d.group)
     except RuntimeError as e:
         raise _core.BadDataError(
-            f"rank {d.rank}: not every rank reached the report within {d.timeout} "
-            f"(each rank must generate it): {e}") from e
+            f"rank {d.rank}: not every rank reached the report within {d.timeout}: under "
+            "torch.distributed every rank must make it, or pass distributed=False to report on "
+            f"this rank's batches alone ({e})") from e
 
 
 def _gather(d: Distribution, value: Any) -> List[Any]:
