@@ -5,6 +5,8 @@
 #include <new>
 #include <unordered_set>
 
+#include <fmt/format.h>
+
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
