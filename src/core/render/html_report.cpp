@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,7 +88,12 @@ bool AllBooleans(const Json& array) {
 Json ForPage(const Json& value) {
   if (value.is_number_float()) {
     const double v = value.get<double>();
-    return std::isfinite(v) ? std::stod(fmt::format("{:.{}g}", v, kSignificantDigits)) : v;
+    if (!std::isfinite(v)) return v;
+    // strtod, not stod: rounding -DBL_MAX to six digits overflows, and stod throws for that
+    // (found by fuzz/report_fuzzer); such a value keeps all its digits.
+    const double rounded =
+        std::strtod(fmt::format("{:.{}g}", v, kSignificantDigits).c_str(), nullptr);
+    return std::isfinite(rounded) ? rounded : v;
   }
   if (value.is_array() && AllBooleans(value)) {
     std::string bits;
