@@ -162,23 +162,32 @@ std::string Visualizer::RenderTables(const TableFilter& filter, size_t max_width
     grid.headers.insert(grid.headers.end(), tables.channel.features.begin(),
                         tables.channel.features.end());
     // A ratio the reference saturated at FLT_MAX reads as what it means, not as 4.25e+37.
+    // Rows come grouped by module, so the module of the last row is looked up once.
+    const Module* module = nullptr;
     auto unbounded = [&](const std::string& fqn, int64_t channel) -> std::string {
-      for (const Module& module : modules_) {
-        if (module.fqn != fqn) continue;
-        const Json* counts = module.Find(report_keys::kUnboundedRatioBatches);
-        const Json* total = module.Find(report_keys::kOutlierTotalBatches);
-        if (counts == nullptr || !counts->is_array() || channel >= static_cast<int64_t>(counts->size())) {
-          return "";
+      if (module == nullptr || module->fqn != fqn) {
+        module = nullptr;
+        for (const Module& candidate : modules_) {
+          if (candidate.fqn != fqn) continue;
+          module = &candidate;
+          break;
         }
-        const std::optional<double> count = internal::NumberOf((*counts)[static_cast<size_t>(channel)]);
-        if (!count || *count <= 0) return "";
-        const std::optional<double> batches =
-            total != nullptr ? internal::NumberOf(*total) : std::nullopt;
-        return batches ? fmt::format("unbounded ({} of {} batches)", FormatNumber(*count),
-                                     FormatNumber(*batches))
-                       : fmt::format("unbounded ({} batches)", FormatNumber(*count));
       }
-      return "";
+      if (module == nullptr) return "";
+      const Json* counts = module->Find(report_keys::kUnboundedRatioBatches);
+      const Json* total = module->Find(report_keys::kOutlierTotalBatches);
+      if (counts == nullptr || !counts->is_array() ||
+          channel >= static_cast<int64_t>(counts->size())) {
+        return "";
+      }
+      const std::optional<double> count =
+          internal::NumberOf((*counts)[static_cast<size_t>(channel)]);
+      if (!count || *count <= 0) return "";
+      const std::optional<double> batches =
+          total != nullptr ? internal::NumberOf(*total) : std::nullopt;
+      return batches ? fmt::format("unbounded ({} of {} batches)", FormatNumber(*count),
+                                   FormatNumber(*batches))
+                     : fmt::format("unbounded ({} batches)", FormatNumber(*count));
     };
     for (size_t r = 0; r < tables.channel.rows.size(); ++r) {
       const ChannelTable::Row& row = tables.channel.rows[r];

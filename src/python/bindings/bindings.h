@@ -10,7 +10,8 @@ void BindErrors(nanobind::module_& m);    // qreport::Error -> qreport.QreportEr
 void BindModel(nanobind::module_& m);     // layers, leaf modules, the model description
 void BindAnalysis(nanobind::module_& m);  // detectors, the observer bank, reports
 void BindRender(nanobind::module_& m);
-void BindIo(nanobind::module_& m);       // output files written as the CLI writes them    // the visualizer and report.html from saved JSON
+void BindIo(nanobind::module_& m);  // output files written as the CLI writes them    // the
+                                    // visualizer and report.html from saved JSON
 
 }  // namespace qreport::python
 
