@@ -51,7 +51,8 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options) {
                   "or none)")
       ->type_name("DIR");
   cmd->add_flag("--no-fusion", options.no_fusion,
-                "Analyse raw layers (no BatchNorm folding or ReLU fusion)");
+                "Analyse raw layers: no BatchNorm folding or ReLU fusion (a folded BatchNorm's "
+                "input is not observed, as fusion removes it; with this flag it is)");
   AddQuietFlag(cmd, options.quiet);
   cmd->footer(
       "\nExamples:\n"

@@ -73,7 +73,8 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
                   "'qreport merge' combines their states exactly")
       ->type_name("I/N");
   cmd->add_flag("--no-fusion", options.no_fusion,
-                "Observe raw layer outputs (no BatchNorm folding or ReLU fusion)");
+                "Observe raw layer outputs: no BatchNorm folding or ReLU fusion (a folded "
+                "BatchNorm's input is not observed, as fusion removes it; with this flag it is)");
   AddQuietFlag(cmd, options.quiet);
   cmd->footer(
       "\nExamples:\n"

@@ -32,6 +32,19 @@ class ConvBnRelu(nn.Module):
         return self.fc(torch.flatten(F.relu(x), 1))
 
 
+class SharedBatchNorm(nn.Module):
+    """One BatchNorm on a conv's output, where it folds into the conv, and on the input
+    itself, where nothing folds."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)) + self.bn(x)
+
+
 class Residual(nn.Module):
     """conv -> bn, then an in-place add before the ReLU: the BatchNorm folds, the ReLU must
     not fuse (its input is not the BatchNorm's output any more)."""

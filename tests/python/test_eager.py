@@ -10,8 +10,8 @@ import torch
 import torch.nn as nn
 
 import qreport
-from models import (ConvBnRelu, DataDependent, Mlp, NoLayers, Residual, Twice, batches,
-                    encoder_layer)
+from models import (ConvBnRelu, DataDependent, Mlp, NoLayers, Residual, SharedBatchNorm, Twice,
+                    batches, encoder_layer)
 
 
 def layers_of(report):
@@ -35,6 +35,30 @@ def test_conv_bn_relu_fuses_and_the_post_point_is_after_the_relu():
     epoch = float(max(o.max() for o in outs) - min(o.min() for o in outs))
     assert finding.output_ratio == pytest.approx(sum(ranges) / len(ranges) / epoch, rel=1e-6)
     assert "bn" not in report.modules  # a folded BatchNorm is not a layer of its own
+
+
+def test_a_folded_batchnorm_is_listed_not_observed():
+    model = ConvBnRelu().eval()
+    report = qreport.analyze(model, batches((2, 3, 8, 8)), detectors=["outlier"], progress=False)
+    assert "bn" not in report.to_dict()["outlier_detector"]  # its input is gone once folded
+    assert "relu" in report.to_dict()["outlier_detector"]
+    assert report.not_observed == {"outlier_detector": {"bn": "folded into conv"}}
+    assert "bn (BatchNorm2d, folded into conv)" in report.text()
+    unfused = qreport.analyze(model, batches((2, 3, 8, 8)), detectors=["outlier"],
+                              fusion=False, progress=False)
+    assert "bn" in unfused.to_dict()["outlier_detector"]
+    assert unfused.not_observed == {}
+
+
+def test_a_batchnorm_is_observed_where_it_is_not_folded():
+    model = SharedBatchNorm().eval()
+    data = batches((2, 4, 6, 6), count=3)
+    report = qreport.analyze(model, data, detectors=["outlier"], progress=False)
+    values = report.modules["bn"].outlier.values
+    assert values["outlier_detection_total_batches"] == 3  # one observed call per batch
+    per_channel_max = torch.cat(data).transpose(0, 1).flatten(1).max(1).values
+    assert values["input_activation_per_channel_max"] == per_channel_max.tolist()
+    assert report.not_observed == {}
 
 
 def test_the_folded_weight_is_analysed():

@@ -56,10 +56,10 @@ Report SampleReport() {
   Report report;
   report.model_path = "model.pt";
   report.batches = 30;
-  report.detectors = {{"per_channel_detector", {per_channel}, {}},
-                      {"dynamic_vs_static_detector", {dynamic}, {}},
-                      {"input_weight_equalization_detector", {equalization}, {}},
-                      {"outlier_detector", {outlier}, {}}};
+  report.detectors = {{"per_channel_detector", {per_channel}, {}, {}},
+                      {"dynamic_vs_static_detector", {dynamic}, {}, {}},
+                      {"input_weight_equalization_detector", {equalization}, {}, {}},
+                      {"outlier_detector", {outlier}, {}, {}}};
   return report;
 }
 

@@ -73,7 +73,7 @@ class DynamicStaticDetector : public Detector {
   }
 
   DetectorReport Analyze(const AnalysisContext& context) const override {
-    DetectorReport report{kName, {}, {}};
+    DetectorReport report{kName, {}, {}, {}};
     for (const LayerDescription& layer : context.model.layers) {
       const PointRatio pre = RatioAt(context.bank, layer.fqn, ObservationPosition::kPre);
       const PointRatio post = RatioAt(context.bank, layer.fqn, ObservationPosition::kPost);

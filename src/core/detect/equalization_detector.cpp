@@ -61,7 +61,7 @@ class EqualizationDetector : public Detector {
   }
 
   DetectorReport Analyze(const AnalysisContext& context) const override {
-    DetectorReport report{kName, {}, {}};
+    DetectorReport report{kName, {}, {}, {}};
     const ModelDescription& model = context.model;
     for (size_t i = 0; i < model.layers.size(); ++i) {
       const LayerDescription& layer = model.layers[i];

@@ -23,11 +23,12 @@ class OutlierDetector : public Detector {
   // The first tensor input of every leaf module that takes one (the reference observes every
   // leaf's positional arguments, and crashes on modules with several: spec B13). The request
   // carries this detector's own percentile, so it never shares another detector's observer
-  // with a different one (spec B12).
+  // with a different one (spec B12). A BatchNorm folded into its layer is left out: its input
+  // is gone from the model that gets quantized, as it is from the reference's prepare_fx graph.
   std::vector<PointRequest> RequestObservers(const ModelDescription& model) const override {
     std::vector<PointRequest> requests;
     for (const LeafModule& leaf : model.leaf_modules) {
-      if (leaf.tensor_inputs < 1) continue;
+      if (leaf.tensor_inputs < 1 || !leaf.folded_into.empty()) continue;
       PointRequest request;
       request.key = {leaf.fqn, ObservationPosition::kPre};
       request.options = Input(model, leaf);
@@ -37,9 +38,14 @@ class OutlierDetector : public Detector {
   }
 
   DetectorReport Analyze(const AnalysisContext& context) const override {
-    DetectorReport report{kName, {}, {}};
+    DetectorReport report{kName, {}, {}, {}};
     for (const LeafModule& leaf : context.model.leaf_modules) {
       if (leaf.tensor_inputs < 1) continue;
+      if (!leaf.folded_into.empty()) {
+        report.not_observed.push_back(
+            {leaf.fqn, leaf.module_type, fmt::format("folded into {}", leaf.folded_into)});
+        continue;
+      }
       const ObserverOptions options = Input(context.model, leaf);
       OutlierFinding finding;
       finding.fqn = leaf.fqn;

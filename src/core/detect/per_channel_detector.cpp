@@ -37,7 +37,7 @@ class PerChannelDetector : public Detector {
   }
 
   DetectorReport Analyze(const AnalysisContext& context) const override {
-    DetectorReport report{std::string(name()), {}, {}};
+    DetectorReport report{std::string(name()), {}, {}, {}};
     const ModelDescription& model = context.model;
     for (size_t i = 0; i < model.layers.size(); ++i) {
       const LayerDescription& layer = model.layers[i];

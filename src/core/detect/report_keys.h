@@ -3,7 +3,10 @@
 //
 // report.json (schema_version 1):
 //   {"schema_version": 1, "model": "<path>", "batches": N,
-//    "<detector name>": {"<module fqn>": {<keys below for that detector>}, ...}, ...}
+//    "<detector name>": {"<module fqn>": {<keys below for that detector>}, ...}, ...,
+//    "not_observed": {"<detector name>": {"<module fqn>": {"module_type", "reason"}}}}
+// "not_observed" (qreport, present only when some detector left a module out on purpose):
+// modules of the kind a detector looks at that it did not observe, and why.
 // Keys named after the reference (torch.ao.quantization.fx._model_report.detector) hold the
 // same quantity as there; the others are qreport's additions and say so below. Per-channel
 // values are arrays; non-finite numbers are the strings kInf, kNegInf, kNan.
@@ -19,6 +22,8 @@ inline constexpr char kSchemaVersionKey[] = "schema_version";
 inline constexpr char kModel[] = "model";
 inline constexpr char kBatches[] = "batches";
 inline constexpr char kThreads[] = "threads";
+inline constexpr char kNotObserved[] = "not_observed";
+inline constexpr char kReason[] = "reason";
 
 // --- every detector (qreport): why a module could not be judged; absent when it could ---
 inline constexpr char kProblem[] = "problem";

@@ -67,6 +67,8 @@ Json ScriptKeys() {
           {"model", k::kModel},
           {"batches", k::kBatches},
           {"threads", k::kThreads},
+          {"notObserved", k::kNotObserved},
+          {"reason", k::kReason},
           {"schemaVersion", k::kSchemaVersionKey},
           {"modules", k::kModules},
           {"moduleName", k::kModuleName},

@@ -127,6 +127,15 @@ nlohmann::ordered_json ReportToJson(const Report& report) {
     }
     out[detector.detector] = std::move(modules);
   }
+  Json not_observed = Json::object();
+  for (const DetectorReport& detector : report.detectors) {
+    if (detector.not_observed.empty()) continue;
+    Json& modules = not_observed[detector.detector] = Json::object();
+    for (const NotObserved& module : detector.not_observed) {
+      modules[module.fqn] = {{k::kModuleType, module.module_type}, {k::kReason, module.reason}};
+    }
+  }
+  if (!not_observed.empty()) out[k::kNotObserved] = std::move(not_observed);
   return out;
 }
 

@@ -14,6 +14,7 @@ namespace qreport {
 namespace {
 
 constexpr size_t kMaxNameWidth = 36;  // longer names get a line of their own
+constexpr size_t kLineWidth = 96;     // wrapped lists stay below 100 columns
 constexpr size_t kMaxListed = 8;      // channels listed per line before "and K more"
 
 // Up to three significant digits, fixed-point for everyday magnitudes ("0.31", "473",
@@ -310,6 +311,34 @@ std::string RenderOutliers(const std::string& detector,
   return out;
 }
 
+// What the detector left out on purpose, so that a module missing from the list above is
+// never missing without a word: the first kMaxListed, wrapped to the terminal's width.
+std::string RenderNotObserved(const std::vector<NotObserved>& modules) {
+  if (modules.empty()) return "";
+  std::vector<std::string> items;
+  for (size_t i = 0; i < modules.size() && i < kMaxListed; ++i) {
+    const NotObserved& m = modules[i];
+    items.push_back(m.module_type.empty()
+                        ? fmt::format("{} ({})", m.fqn, m.reason)
+                        : fmt::format("{} ({}, {})", m.fqn, ShortClass(m.module_type), m.reason));
+  }
+  if (modules.size() > kMaxListed) {
+    items.push_back(fmt::format("and {} more", modules.size() - kMaxListed));
+  }
+  std::string out = fmt::format("  Not observed: {} whose input fusion removes\n",
+                                Plural(modules.size(), "module", "modules"));
+  std::string line = "   ";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string item = items[i] + (i + 1 < items.size() ? "," : "");
+    if (line.size() > 3 && line.size() + 1 + item.size() > kLineWidth) {
+      out += line + "\n";
+      line = "   ";
+    }
+    line += " " + item;
+  }
+  return out + line + "\n";
+}
+
 static_assert(std::is_same_v<std::variant_alternative_t<0, Finding>, PerChannelFinding> &&
               std::is_same_v<std::variant_alternative_t<1, Finding>, DynamicStaticFinding> &&
               std::is_same_v<std::variant_alternative_t<2, Finding>, EqualizationFinding> &&
@@ -336,7 +365,10 @@ std::string RenderDetector(const DetectorReport& report) {
         },
         finding);
   }
-  if (order.empty()) return fmt::format("== {} ==\n  no modules to analyse.\n", report.detector);
+  if (order.empty()) {
+    return fmt::format("== {} ==\n  no modules to analyse.\n", report.detector) +
+           RenderNotObserved(report.not_observed);
+  }
   std::string out;
   for (size_t index : order) {
     if (!out.empty()) out += "\n";
@@ -355,7 +387,7 @@ std::string RenderDetector(const DetectorReport& report) {
         break;
     }
   }
-  return out;
+  return out + RenderNotObserved(report.not_observed);
 }
 
 }  // namespace

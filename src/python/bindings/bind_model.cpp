@@ -104,13 +104,17 @@ void BindModel(nb::module_& m) {
   nb::class_<LeafModule>(m, "LeafModule")
       .def(
           "__init__",
-          [](LeafModule* self, std::string fqn, std::string module_type, int tensor_inputs) {
-            new (self) LeafModule{std::move(fqn), std::move(module_type), tensor_inputs};
+          [](LeafModule* self, std::string fqn, std::string module_type, int tensor_inputs,
+             std::string folded_into) {
+            new (self) LeafModule{std::move(fqn), std::move(module_type), tensor_inputs,
+                                  std::move(folded_into)};
           },
-          nb::arg("fqn"), nb::arg("module_type"), nb::arg("tensor_inputs") = 1)
+          nb::arg("fqn"), nb::arg("module_type"), nb::arg("tensor_inputs") = 1,
+          nb::arg("folded_into") = "")
       .def_rw("fqn", &LeafModule::fqn)
       .def_rw("module_type", &LeafModule::module_type)
-      .def_rw("tensor_inputs", &LeafModule::tensor_inputs);
+      .def_rw("tensor_inputs", &LeafModule::tensor_inputs)
+      .def_rw("folded_into", &LeafModule::folded_into);
 
   // Weights are not part of the bound description: Analysis.set_weights takes them with the
   // arrays that own their memory.

@@ -65,6 +65,15 @@ class Report:
             self._modules = modules_of(json.loads(self._json_text))
         return self._modules
 
+    @property
+    def not_observed(self) -> Dict[str, Dict[str, str]]:
+        """Per detector, the modules of its kind it left out on purpose, with why
+        (``{"outlier_detector": {"bn1": "folded into conv1"}}``: a BatchNorm folded into its
+        layer has no input of its own once fused)."""
+        section = json.loads(self._json_text).get("not_observed", {})
+        return {detector: {fqn: entry["reason"] for fqn, entry in modules.items()}
+                for detector, modules in section.items()}
+
     def recommended_layers(self) -> List[Tuple[str, str, str, Optional[str], Optional[str]]]:
         """Per layer: (fqn, the name the mapping uses, kind, activation "static"/"dynamic"
         or None when left in float, weight "per_tensor"/"per_channel" or None)."""

@@ -237,6 +237,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
   internal::TakeLayerByLayerPaths(graph, unfused);
   internal::GraphLayers found = internal::FindLayers(*graph, clone, options.graph);
   std::vector<internal::LeafModuleCalls> leaves = internal::FindLeafModules(graph, clone);
+  internal::DropFoldedCalls(leaves, found.folded_inputs);
   std::vector<LeafModule> leaf_modules;
   for (const auto& calls : leaves) leaf_modules.push_back(calls.module);
 

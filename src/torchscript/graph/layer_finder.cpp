@@ -27,6 +27,7 @@ struct CallRecord {
   ObservationPoint post;
   internal::ObservedValues values;  // the fused post value; raw_post is the op's output
   Value* raw_post = nullptr;
+  Value* batch_norm_input = nullptr;  // what a folded BatchNorm reads, when one is
 };
 
 class LayerFinder {
@@ -196,6 +197,7 @@ CallRecord LayerFinder::FollowOutput(const LayerDescription& layer, const OpMatc
       auto bn_type = bn ? ClassifyModuleType(PythonClassName(bn->owner.type())) : std::nullopt;
       if (!bn_type || bn_type->role != ModuleRole::kBatchNorm) break;
       fusion.batch_norm_fqn = bn->owner_fqn;
+      record.batch_norm_input = value;
       if (auto eps = torch::jit::toIValue(user->input(7)); eps && eps->isDouble()) {
         fusion.batch_norm_eps = eps->toDouble();
       }
@@ -297,6 +299,7 @@ GraphLayers LayerFinder::Finish() {
     std::vector<ObservedValues> values;
   };
   std::vector<Entry> entries;
+  std::unordered_map<const Value*, std::string> folded_inputs;
   for (auto& [weight_path, layer] : by_weight_) {
     std::vector<CallRecord>& records = calls_[weight_path];
     // A module shared by call sites that fuse differently is not fused at all: one observer
@@ -311,6 +314,11 @@ GraphLayers LayerFinder::Finish() {
       layer.observation_points.push_back(
           {ObservationPosition::kPost, "output of " + layer.call_sites.front().op, ""});
       for (CallRecord& record : records) record.values.post = record.raw_post;
+    }
+    for (const CallRecord& record : records) {
+      if (agree && record.batch_norm_input != nullptr) {
+        folded_inputs.emplace(record.batch_norm_input, layer.fqn);
+      }
     }
     Entry entry{std::move(layer), {}};
     for (const CallRecord& record : records) entry.values.push_back(record.values);
@@ -330,6 +338,7 @@ GraphLayers LayerFinder::Finish() {
     out.values.push_back(std::move(entry.values));
   }
   out.unattributed = std::move(unattributed_);
+  out.folded_inputs = std::move(folded_inputs);
   return out;
 }
 

@@ -3,6 +3,8 @@
 #ifndef QREPORT_SRC_TORCHSCRIPT_GRAPH_LAYER_FINDER_H_
 #define QREPORT_SRC_TORCHSCRIPT_GRAPH_LAYER_FINDER_H_
 
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <torch/csrc/jit/ir/ir.h>
@@ -24,6 +26,9 @@ struct GraphLayers {
   std::vector<LayerDescription> layers;
   std::vector<std::vector<ObservedValues>> values;  // values[i]: the call sites of layers[i]
   std::vector<UnattributedCall> unattributed;
+  // The input of each BatchNorm call folded into a layer (fusion on), and that layer's fqn:
+  // a value the fused model no longer computes.
+  std::unordered_map<const torch::jit::Value*, std::string> folded_inputs;
 };
 
 // REQUIRES: `graph` is an inlined forward graph of `root` (InlinedForwardGraph or the same

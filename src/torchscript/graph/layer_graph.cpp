@@ -20,10 +20,10 @@ LayerGraph LayerGraph::Build(const Model& model, const LayerGraphOptions& option
                     internal::ConciseTorchError(e));
   }
   internal::GraphLayers found = internal::FindLayers(*graph, model.module(), options);
+  std::vector<internal::LeafModuleCalls> calls = internal::FindLeafModules(graph, model.module());
+  internal::DropFoldedCalls(calls, found.folded_inputs);
   std::vector<LeafModule> leaves;
-  for (auto& calls : internal::FindLeafModules(graph, model.module())) {
-    leaves.push_back(std::move(calls.module));
-  }
+  for (auto& leaf : calls) leaves.push_back(std::move(leaf.module));
   return LayerGraph(std::move(found.layers), std::move(found.unattributed), std::move(leaves));
 }
 

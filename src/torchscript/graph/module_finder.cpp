@@ -65,7 +65,7 @@ std::vector<LeafModuleCalls> FindLeafModules(const std::shared_ptr<torch::jit::G
     const std::string type = PythonClassName(named.value.type());
     if (IsQuantizationMachinery(type)) continue;
     index.emplace(named.name, leaves.size());
-    leaves.push_back({LeafModule{named.name, type, 0}, {}});
+    leaves.push_back({LeafModule{named.name, type, 0, ""}, {}});
   }
 
   // The nodes of one call are contiguous after inlining; a call ends where code of another
@@ -125,6 +125,25 @@ std::vector<LeafModuleCalls> FindLeafModules(const std::shared_ptr<torch::jit::G
     called.push_back(std::move(leaf));
   }
   return called;
+}
+
+void DropFoldedCalls(
+    std::vector<LeafModuleCalls>& leaves,
+    const std::unordered_map<const torch::jit::Value*, std::string>& folded_inputs) {
+  for (LeafModuleCalls& leaf : leaves) {
+    std::string folded_into;
+    auto& calls = leaf.invocations;
+    calls.erase(std::remove_if(calls.begin(), calls.end(),
+                               [&](const ModuleInvocation& call) {
+                                 if (call.inputs.empty()) return false;
+                                 auto found = folded_inputs.find(call.inputs.front());
+                                 if (found == folded_inputs.end()) return false;
+                                 folded_into = found->second;
+                                 return true;
+                               }),
+                calls.end());
+    if (calls.empty()) leaf.module.folded_into = folded_into;
+  }
 }
 
 }  // namespace qreport::torchscript::internal

@@ -4,6 +4,8 @@
 #ifndef QREPORT_SRC_TORCHSCRIPT_GRAPH_MODULE_FINDER_H_
 #define QREPORT_SRC_TORCHSCRIPT_GRAPH_MODULE_FINDER_H_
 
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <torch/csrc/jit/ir/ir.h>
@@ -31,6 +33,13 @@ struct LeafModuleCalls {
 // REQUIRES: `graph` is an inlined forward graph of `root`.
 std::vector<LeafModuleCalls> FindLeafModules(const std::shared_ptr<torch::jit::Graph>& graph,
                                              const torch::jit::Module& root);
+
+// Removes the calls whose input is a value fusion folds away (`folded_inputs`: value -> the
+// layer it folds into, GraphLayers::folded_inputs). A module left with no call is marked
+// folded_into that layer; it stays listed, so that reports can say it was left out.
+void DropFoldedCalls(
+    std::vector<LeafModuleCalls>& leaves,
+    const std::unordered_map<const torch::jit::Value*, std::string>& folded_inputs);
 
 }  // namespace qreport::torchscript::internal
 

@@ -69,7 +69,7 @@ Fixture LinearModel(OutlierOptions options = {}) {
   layer.fqn = "0";
   layer.input_channel_axis = -1;
   f.model.layers.push_back(layer);
-  f.model.leaf_modules = {{"0", "torch.nn.modules.linear.Linear", 1}};
+  f.model.leaf_modules = {{"0", "torch.nn.modules.linear.Linear", 1, ""}};
   f.detectors.push_back(MakeOutlierDetector(options));
   f.Prepare();
   return f;
@@ -81,9 +81,9 @@ TEST(OutlierDetectorTest, RequestsEveryLeafInputWithItsOwnPercentile) {
   fc.fqn = "fc";
   fc.input_channel_axis = -1;
   f.model.layers = {fc};
-  f.model.leaf_modules = {{"fc", "torch.nn.modules.linear.Linear", 1},
-                          {"relu", "torch.nn.modules.activation.ReLU", 1},
-                          {"const", "my.Constant", 0}};
+  f.model.leaf_modules = {{"fc", "torch.nn.modules.linear.Linear", 1, ""},
+                          {"relu", "torch.nn.modules.activation.ReLU", 1, ""},
+                          {"const", "my.Constant", 0, ""}};
   const auto requests = MakeOutlierDetector({})->RequestObservers(f.model);
   ASSERT_EQ(requests.size(), 2u) << "modules without tensor inputs are skipped";
   EXPECT_EQ(requests[0].key, (PointKey{"fc", ObservationPosition::kPre}));
@@ -92,6 +92,35 @@ TEST(OutlierDetectorTest, RequestsEveryLeafInputWithItsOwnPercentile) {
   EXPECT_EQ(requests[1].options.comp_percentile, 0.975f);
   EXPECT_EQ(requests[1].options.statistics, kAllStatistics);
   EXPECT_EQ(MakeOutlierDetector({})->name(), "outlier_detector");
+}
+
+// A BatchNorm folded into its conv has no input in the fused model: not observed, and listed
+// as such rather than dropped without a word.
+TEST(OutlierDetectorTest, FoldedBatchNormsAreListedNotObserved) {
+  Fixture f;
+  LayerDescription conv;
+  conv.fqn = "conv";
+  conv.fusion.batch_norm_fqn = "bn";
+  f.model.layers = {conv};
+  f.model.leaf_modules = {{"conv", "torch.nn.modules.conv.Conv2d", 1, ""},
+                          {"bn", "torch.nn.modules.batchnorm.BatchNorm2d", 1, "conv"},
+                          {"relu", "torch.nn.modules.activation.ReLU", 1, ""}};
+  f.detectors.push_back(MakeOutlierDetector({}));
+  f.Prepare();
+  ASSERT_EQ(f.bank.size(), 2u);
+  EXPECT_EQ(f.bank.key(0).fqn, "conv");
+  EXPECT_EQ(f.bank.key(1).fqn, "relu");
+  std::vector<float> x = {1, 2, 3, 4};
+  f.Feed("conv", x, {1, 1, 2, 2});
+  f.Feed("relu", x, {1, 1, 2, 2});
+  const DetectorReport report = f.Analyze();
+  ASSERT_EQ(report.findings.size(), 2u);
+  EXPECT_EQ(At(report, 0).fqn, "conv");
+  EXPECT_EQ(At(report, 1).fqn, "relu");
+  ASSERT_EQ(report.not_observed.size(), 1u);
+  EXPECT_EQ(report.not_observed[0].fqn, "bn");
+  EXPECT_EQ(report.not_observed[0].module_type, "torch.nn.modules.batchnorm.BatchNorm2d");
+  EXPECT_EQ(report.not_observed[0].reason, "folded into conv");
 }
 
 // Produced by the reference: the batches above through nn.Sequential(nn.Linear(4, 2)),
@@ -156,7 +185,7 @@ TEST(OutlierDetectorTest, ThresholdAndFractionOptions) {
 // observer; each reads the statistics it asked for.
 TEST(OutlierDetectorTest, EachPercentileGetsItsOwnObserver) {
   Fixture f;
-  f.model.leaf_modules = {{"relu", "torch.nn.modules.activation.ReLU", 1}};
+  f.model.leaf_modules = {{"relu", "torch.nn.modules.activation.ReLU", 1, ""}};
   OutlierOptions median;
   median.reference_percentile = 0.5;
   f.detectors.push_back(MakeOutlierDetector({}));
@@ -173,7 +202,7 @@ TEST(OutlierDetectorTest, EachPercentileGetsItsOwnObserver) {
 
 TEST(OutlierDetectorTest, RatiosBelowOneAreInverted) {
   Fixture f;
-  f.model.leaf_modules = {{"bn", "torch.nn.modules.batchnorm.BatchNorm1d", 1}};
+  f.model.leaf_modules = {{"bn", "torch.nn.modules.batchnorm.BatchNorm1d", 1, ""}};
   f.detectors.push_back(MakeOutlierDetector({}));
   f.Prepare();
   // Channel max -1, 0.975-quantile -2 (of -4..-1 with 4 values: index floor(2.925) = 2):
@@ -187,8 +216,8 @@ TEST(OutlierDetectorTest, RatiosBelowOneAreInverted) {
 
 TEST(OutlierDetectorTest, NeverCalledOrAxislessInputIsAProblem) {
   Fixture f;
-  f.model.leaf_modules = {{"unused", "torch.nn.modules.activation.ReLU", 1},
-                          {"flat", "torch.nn.modules.activation.ReLU", 1}};
+  f.model.leaf_modules = {{"unused", "torch.nn.modules.activation.ReLU", 1, ""},
+                          {"flat", "torch.nn.modules.activation.ReLU", 1, ""}};
   f.detectors.push_back(MakeOutlierDetector({}));
   f.Prepare();
   f.Feed("flat", {1, 2, 3}, {3});

@@ -46,7 +46,7 @@ ModuleAdvice Equalize(std::string fqn, bool equalize) {
 }
 
 DetectorReport AdviceOnly(std::string name, std::vector<ModuleAdvice> advice) {
-  return {std::move(name), {}, std::move(advice)};
+  return {std::move(name), {}, std::move(advice), {}};
 }
 
 // The reference's flow: per-channel for every layer, dynamic where the output moves.
@@ -131,7 +131,7 @@ TEST(RecommendQConfigMappingTest, PerChannelOnlyWhereTheBackendSupportsIt) {
   unsupported.fqn = "conv";
   unsupported.per_channel_supported = false;
   unsupported.per_channel_used = true;
-  report.detectors = {{"per_channel_detector", {unsupported}, {PerChannel("fc1", true)}},
+  report.detectors = {{"per_channel_detector", {unsupported}, {PerChannel("fc1", true)}, {}},
                       AdviceOnly("other", {PerChannel("conv", true)})};
   QConfigMapping current;
   current.SetGlobal(kStaticPc);
@@ -218,7 +218,8 @@ TEST(RecommendEqualizationMappingTest, OnlyModulesWhereEqualizationIsRecommended
       {"input_weight_equalization_detector",
        {EqFinding("fc1", {true, true, false}, true), EqFinding("conv", {false, false, true}, false),
         EqFinding("fc2", {true, false}, true)},
-       {Equalize("fc1", true), Equalize("conv", false), Equalize("fc2", true)}}};
+       {Equalize("fc1", true), Equalize("conv", false), Equalize("fc2", true)},
+       {}}};
   EXPECT_EQ(RecommendEqualizationMapping(ThreeLayers(), report), Json::parse(R"({
       "schema_version": 1,
       "modules": [{"name": "fc1", "channels_recommended": 2, "channels": 3},
@@ -230,7 +231,8 @@ TEST(RecommendEqualizationMappingTest, NothingRecommendedMeansNoModules) {
   Report report = PerChannelAndDynamic();
   report.detectors.push_back({"input_weight_equalization_detector",
                               {EqFinding("fc1", {false, false}, false)},
-                              {Equalize("fc1", false)}});
+                              {Equalize("fc1", false)},
+                              {}});
   EXPECT_EQ(RecommendEqualizationMapping(ThreeLayers(), report),
             Json::parse(R"({"schema_version": 1, "modules": []})"));
 }
@@ -239,7 +241,7 @@ TEST(RecommendEqualizationMappingTest, AModuleWithAProblemIsNotRecommended) {
   EqualizationFinding f = EqFinding("fc1", {true}, true);
   f.problem = Problem{"constant input"};
   Report report;
-  report.detectors = {{"input_weight_equalization_detector", {f}, {}}};
+  report.detectors = {{"input_weight_equalization_detector", {f}, {}, {}}};
   EXPECT_TRUE(RecommendEqualizationMapping(ThreeLayers(), report)["modules"].empty());
 }
 
@@ -248,7 +250,8 @@ TEST(RecommendEqualizationMappingTest, UsesTheFusedContainersName) {
   Report report;
   report.detectors = {{"input_weight_equalization_detector",
                        {EqFinding("head.0", {true, true}, true)},
-                       {Equalize("head.0", true)}}};
+                       {Equalize("head.0", true)},
+                       {}}};
   EXPECT_EQ(RecommendEqualizationMapping(model, report)["modules"],
             Json::parse(R"([{"name": "head", "channels_recommended": 2, "channels": 2}])"));
 }

@@ -31,7 +31,7 @@ Report SampleReport(const std::string& fqn) {
   outlier.dead_channels = {false, false};
   outlier.unbounded_batches = {0, 0};
   outlier.total_batches = 2;
-  return Report{"nets/<model>.pt", 2, {{"outlier_detector", {outlier}, {}}}};
+  return Report{"nets/<model>.pt", 2, {{"outlier_detector", {outlier}, {}, {}}}};
 }
 
 // The JSON the page embeds, cut out of the page.
@@ -151,10 +151,10 @@ Report LargeReport() {
     state = state * 1664525u + 1013904223u;
     return static_cast<double>(state >> 8) / static_cast<double>(1u << 24);
   };
-  DetectorReport per_channel{"per_channel_detector", {}, {}};
-  DetectorReport dynamic{"dynamic_vs_static_detector", {}, {}};
-  DetectorReport equalization{"input_weight_equalization_detector", {}, {}};
-  DetectorReport outliers{"outlier_detector", {}, {}};
+  DetectorReport per_channel{"per_channel_detector", {}, {}, {}};
+  DetectorReport dynamic{"dynamic_vs_static_detector", {}, {}, {}};
+  DetectorReport equalization{"input_weight_equalization_detector", {}, {}, {}};
+  DetectorReport outliers{"outlier_detector", {}, {}, {}};
   for (int l = 0; l < kLayers; ++l) {
     const std::string block = "blocks." + std::to_string(l);
     per_channel.findings.push_back(

@@ -37,6 +37,21 @@ TEST(ReportJsonTest, TopLevel) {
   EXPECT_EQ(ReportToJson(run)["threads"], 4);
 }
 
+// Modules a detector left out on purpose come after the detectors, by detector; a report
+// without any has no such key.
+TEST(ReportJsonTest, NotObservedModules) {
+  Report report = SampleReport();
+  EXPECT_FALSE(ReportToJson(report).contains("not_observed"));
+  report.detectors.back().not_observed = {
+      {"bn1", "torch.nn.modules.batchnorm.BatchNorm2d", "folded into conv1"}};
+  const Json json = ReportToJson(report);
+  EXPECT_EQ(Keys(json).back(), "not_observed");
+  EXPECT_EQ(json["not_observed"].dump(),
+            R"({"outlier_detector":{"bn1":{"module_type":"torch.nn.modules.batchnorm.)"
+            R"(BatchNorm2d","reason":"folded into conv1"}}})");
+  EXPECT_FALSE(json["outlier_detector"].contains("bn1"));
+}
+
 TEST(ReportJsonTest, PerChannel) {
   const Json json = ReportToJson(SampleReport())["per_channel_detector"];
   EXPECT_EQ(json, Json::parse(R"({"block.conv": {
@@ -141,7 +156,7 @@ TEST(ReportJsonTest, ModulesInTheReportsOrder) {
 TEST(ReportJsonTest, EmptyReport) {
   Report report;
   report.model_path = "m.pt";
-  report.detectors = {{"outlier_detector", {}, {}}};
+  report.detectors = {{"outlier_detector", {}, {}, {}}};
   EXPECT_EQ(ReportToJson(report), Json::parse(R"({"schema_version": 1, "model": "m.pt",
                                                   "batches": 0, "threads": null,
                                                   "outlier_detector": {}})"));

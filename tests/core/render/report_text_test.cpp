@@ -1,7 +1,9 @@
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <string>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -18,7 +20,7 @@ Report Sample() {
   Report report;
   report.model_path = "model.pt";
   report.batches = 30;
-  DetectorReport pc{"per_channel_detector", {}, {}};
+  DetectorReport pc{"per_channel_detector", {}, {}, {}};
   for (const auto& [fqn, used, quantized, source] :
        std::vector<std::tuple<std::string, bool, bool, std::string>>{
            {"conv1", false, true, "default_qconfig"},
@@ -35,7 +37,7 @@ Report Sample() {
   }
   report.detectors.push_back(pc);
 
-  DetectorReport ds{"dynamic_vs_static_detector", {}, {}};
+  DetectorReport ds{"dynamic_vs_static_detector", {}, {}, {}};
   DynamicStaticFinding stat;
   stat.fqn = "layer1.0.conv1";
   stat.input_ratio = 0.4;
@@ -61,7 +63,7 @@ Report Sample() {
   ds.findings.emplace_back(never);
   report.detectors.push_back(ds);
 
-  DetectorReport iwe{"input_weight_equalization_detector", {}, {}};
+  DetectorReport iwe{"input_weight_equalization_detector", {}, {}, {}};
   EqualizationFinding eq;
   eq.fqn = "fc";
   eq.channel_axis = -1;
@@ -75,7 +77,7 @@ Report Sample() {
   iwe.findings.emplace_back(flat);
   report.detectors.push_back(iwe);
 
-  DetectorReport out{"outlier_detector", {}, {}};
+  DetectorReport out{"outlier_detector", {}, {}, {}};
   OutlierFinding o;
   o.fqn = "linear.0";
   o.module_type = "torch.nn.modules.linear.Linear";
@@ -169,7 +171,7 @@ TEST(ReportTextTest, LongNamesAndManyChannelsStayCompact) {
   Report report;
   report.model_path = "big.pt";
   report.batches = 1;
-  DetectorReport out{"outlier_detector", {}, {}};
+  DetectorReport out{"outlier_detector", {}, {}, {}};
   OutlierFinding o;
   o.fqn = "encoder.layers.11.self_attention.output_projection.dense";
   o.total_batches = 1;
@@ -198,7 +200,7 @@ TEST(ReportTextTest, LongNamesAndManyChannelsStayCompact) {
 TEST(ReportTextTest, AnUnboundedRatioSaysWhatItMeans) {
   Report report;
   report.batches = 8;
-  DetectorReport out{"outlier_detector", {}, {}};
+  DetectorReport out{"outlier_detector", {}, {}, {}};
   OutlierFinding o;
   o.fqn = "conv";
   o.total_batches = 8;
@@ -219,6 +221,31 @@ TEST(ReportTextTest, AnUnboundedRatioSaysWhatItMeans) {
   EXPECT_THAT(text, Not(HasSubstr("e+37")));
 }
 
+TEST(ReportTextTest, ModulesLeftOutOnPurposeAreNamed) {
+  Report report;
+  report.batches = 2;
+  DetectorReport out{"outlier_detector", {}, {}, {}};
+  out.not_observed = {{"bn1", "torch.nn.modules.batchnorm.BatchNorm2d", "folded into conv1"},
+                      {"bn2", "", "folded into conv2"}};
+  report.detectors.push_back(out);
+  EXPECT_THAT(RenderReportText(report),
+              HasSubstr("  Not observed: 2 modules whose input fusion removes\n"
+                        "    bn1 (BatchNorm2d, folded into conv1), bn2 (folded into conv2)\n"));
+  // Many: the first eight, in lines below 100 columns.
+  out.not_observed.clear();
+  for (int i = 0; i < 20; ++i) {
+    out.not_observed.push_back({fmt::format("layer{}.0.bn1", i), "BatchNorm2d",
+                                fmt::format("folded into layer{}.0.conv1", i)});
+  }
+  report.detectors = {out};
+  const std::string text = RenderReportText(report);
+  EXPECT_THAT(text, HasSubstr("layer7.0.bn1 (BatchNorm2d, folded into layer7.0.conv1), and 12 "
+                              "more\n"));
+  EXPECT_THAT(text, Not(HasSubstr("layer8.0.bn1")));
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) EXPECT_LT(line.size(), 100u) << line;
+}
+
 TEST(ReportTextTest, EmptyReports) {
   Report report;
   report.batches = 1;
@@ -233,7 +260,7 @@ TEST(ReportTextTest, EmptyReports) {
 
 TEST(ReportTextTest, ProblemsAndNumbers) {
   Report report;
-  DetectorReport out{"outlier_detector", {}, {}};
+  DetectorReport out{"outlier_detector", {}, {}, {}};
   OutlierFinding never;
   never.fqn = "";
   never.module_type = "my.Block";

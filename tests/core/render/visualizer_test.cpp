@@ -62,9 +62,9 @@ Report SampleReport() {
   out2.problem = Problem{"fc2 had no input"};
 
   Report report{"model.pt", 4, {}};
-  report.detectors = {{"per_channel_detector", {pc1, pc2}, {}},
-                      {"dynamic_vs_static_detector", {ds1, ds2}, {}},
-                      {"outlier_detector", {out1, out_relu, out2}, {}}};
+  report.detectors = {{"per_channel_detector", {pc1, pc2}, {}, {}},
+                      {"dynamic_vs_static_detector", {ds1, ds2}, {}, {}},
+                      {"outlier_detector", {out1, out_relu, out2}, {}, {}}};
   return report;
 }
 
@@ -223,6 +223,15 @@ TEST(VisualizerTest, FromReportJsonIsTheSameAsFromTheReport) {
   const Visualizer live(report);
   EXPECT_EQ(saved.ModuleFqns(), live.ModuleFqns());
   EXPECT_EQ(saved.RenderTables({}), live.RenderTables({}));
+}
+
+// "not_observed" is not a detector: the modules it names are not rows of the tables.
+TEST(VisualizerTest, NotObservedModulesAreNoRows) {
+  Report report = SampleReport();
+  report.detectors.back().not_observed = {{"bn1", "BatchNorm2d", "folded into conv1"}};
+  const Json json = Json::parse(ReportToJson(report).dump());
+  const Visualizer saved = Visualizer::FromReportJson(json, "report.json");
+  EXPECT_EQ(saved.ModuleFqns(), Visualizer(SampleReport()).ModuleFqns());
 }
 
 // A report.json edited or damaged into what qreport never writes is refused with a message.

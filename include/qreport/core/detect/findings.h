@@ -106,10 +106,18 @@ struct ModuleAdvice {
   std::optional<bool> equalization;
 };
 
+// A module a detector looks at by kind but left out on purpose, and why ("folded into conv1").
+struct NotObserved {
+  std::string fqn;
+  std::string module_type;
+  std::string reason;
+};
+
 struct DetectorReport {
   std::string detector;           // the detector's name(), e.g. "outlier_detector"
   std::vector<Finding> findings;  // in the model's module order
   std::vector<ModuleAdvice> advice;
+  std::vector<NotObserved> not_observed;  // in the model's module order
 };
 
 }  // namespace qreport

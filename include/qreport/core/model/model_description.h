@@ -19,6 +19,10 @@ struct LeafModule {
   std::string fqn;
   std::string module_type;  // Python class name
   int tensor_inputs = 1;    // tensor arguments at its first call site
+  // A BatchNorm that every call folds into this layer (fusion on). Folding removes its input
+  // from the model that gets quantized, so there is nothing there to observe or to advise on.
+  // A module folded at some calls only is observed at the others.
+  std::string folded_into;
 };
 
 struct ModelDescription {

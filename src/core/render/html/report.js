@@ -51,7 +51,7 @@
   };
   const detectorNames = Object.keys(report).filter(
     name => name !== K.schemaVersion && name !== K.model && name !== K.batches &&
-      name !== K.threads);
+      name !== K.threads && name !== K.notObserved);
   // Per-channel yes/no arrays come as {bits: "0110"} to keep the page small.
   for (const detector of detectorNames) {
     for (const f of Object.values(report[detector])) {
@@ -565,12 +565,23 @@
     }
   }
 
+  // Modules a detector left out on purpose (a BatchNorm folded into its layer has no input of
+  // its own once fused): named in the header, so that no module goes missing without a word.
+  function notObservedText() {
+    const parts = [];
+    for (const [detector, modules] of Object.entries(report[K.notObserved] || {})) {
+      const names = Object.entries(modules).map(([fqn, m]) => fqn + ' (' + m[K.reason] + ')');
+      parts.push(detector + ' did not observe ' + names.length + ': ' + some(names, 3));
+    }
+    return parts.length ? '; ' + parts.join('; ') : '';
+  }
+
   // ---- start -----------------------------------------------------------------------------
   const batches = report[K.batches];
   document.getElementById('meta').textContent = rows.length + ' modules, ' + batches + ' calibration batch' +
     (batches === 1 ? '' : 'es') +
     (typeof report[K.threads] === 'number' ? ' on ' + report[K.threads] + ' thread' + (report[K.threads] === 1 ? '' : 's') : '') +
-    ', detectors: ' + (detectorNames.join(', ') || 'none');
+    ', detectors: ' + (detectorNames.join(', ') || 'none') + notObservedText();
   document.getElementById('footer').textContent = 'Written by ' + data.generator +
     '. Statistics as in torch.ao.quantization.fx._model_report; numbers rounded to 4 significant digits.';
   renderSummary();

@@ -51,6 +51,7 @@ def describe(model: torch.nn.Module, discovery: Discovery, name: str) -> "_core.
     description.layers = [_layer(model, layer) for layer in discovery.layers]
     description.weight_scheme_in_model = [weight_scheme_in_model(l) for l in discovery.layers]
     description.leaf_modules = [
-        _core.LeafModule(leaf.fqn, class_name(type(leaf.module)), leaf.tensor_inputs)
+        _core.LeafModule(leaf.fqn, class_name(type(leaf.module)), leaf.tensor_inputs,
+                         leaf.folded_into)
         for leaf in discovery.leaves]
     return description

@@ -45,6 +45,7 @@ class Fusion:
 class LayerCall:
     op: str
     fusion: Fusion
+    batch_norm_call: Optional["_Event"] = None  # the BatchNorm call its fusion folds in
 
 
 @dataclass
@@ -74,6 +75,8 @@ class Leaf:
     fqn: str
     module: torch.nn.Module
     tensor_inputs: int
+    # A BatchNorm folded into this layer at every call: fusion leaves no input to observe.
+    folded_into: str = ""
 
 
 @dataclass
@@ -260,14 +263,16 @@ class _Discoverer:
         for event in self.events:
             if event.layer is not None:
                 op = OP_NAMES.get(event.func) if event.func else OP_OF_KIND[event.layer.kind]
-                event.layer.calls.append(LayerCall(
-                    op, _follow(event, op, consumers, returned, self.names) if fusion
-                    else Fusion(post_value=f"output of {op}")))
+                call = LayerCall(op, Fusion(post_value=f"output of {op}"))
+                if fusion:
+                    call.fusion, call.batch_norm_call = _follow(event, op, consumers, returned)
+                event.layer.calls.append(call)
         order = {fqn: i for i, fqn in enumerate(self.names.values())}
         layers = sorted(self.layers.values(), key=lambda l: (order.get(l.fqn, len(order)),
                                                              l.weight_path))
         layers = [l for l in layers if l.calls]
         leaves = sorted(self.leaf_calls.values(), key=lambda l: order.get(l.fqn, len(order)))
+        _mark_folded(layers, leaves, self.events)
         called = {l.weight_path for l in layers}
         unseen = []
         for fqn, module in self.model.named_modules():
@@ -281,11 +286,33 @@ def _weight_path(fqn: str, name: str = "weight") -> str:
     return f"{fqn}.{name}" if fqn else name
 
 
-def _follow(event: _Event, op: str, consumers, returned, names) -> Fusion:
-    """Walks forward from a layer call's output as PyTorch's fusion patterns do."""
+def _mark_folded(layers: List[FoundLayer], leaves: List[Leaf], events: List[_Event]) -> None:
+    """A BatchNorm every call of which folds into a layer is marked with that layer. Only
+    layers whose calls agree on their fusion fold at all (FoundLayer.fusion)."""
+    folded: Dict[int, str] = {}  # id(event) -> layer fqn
+    for layer in layers:
+        if layer.fusion().batch_norm is None:
+            continue
+        for call in layer.calls:
+            if call.batch_norm_call is not None:
+                folded[id(call.batch_norm_call)] = layer.fqn
+    calls: Dict[str, List[_Event]] = {}
+    for event in events:
+        if event.kind == "module":
+            calls.setdefault(event.name, []).append(event)
+    for leaf in leaves:
+        mine = calls.get(leaf.fqn, [])
+        if mine and all(id(e) in folded for e in mine):
+            leaf.folded_into = folded[id(mine[0])]
+
+
+def _follow(event: _Event, op: str, consumers, returned) -> Tuple[Fusion, Optional[_Event]]:
+    """Walks forward from a layer call's output as PyTorch's fusion patterns do. Returns the
+    fusion and the BatchNorm call it folds in, if any."""
     fusion = Fusion(post_value=f"output of {op}")
+    batch_norm_call = None
     if event.layer.family == _core.ModuleFamily.QatFused or len(event.outputs) != 1:
-        return fusion  # a fused QAT module's output already is its post point
+        return fusion, None  # a fused QAT module's output already is its post point
     value = event.outputs[0]
     for _ in range(64):
         users = consumers.get(value, [])
@@ -299,6 +326,7 @@ def _follow(event: _Event, op: str, consumers, returned, names) -> Fusion:
             fusion.batch_norm = user.name
             fusion.batch_norm_eps = float(getattr(user.module, "eps", 1e-5))
             fusion.post_value = "output of aten::batch_norm"
+            batch_norm_call = user
             value = user.outputs[0]
             continue
         if user.kind == "module" and user.info is not None and user.info.role == Role.ReLU:
@@ -308,7 +336,7 @@ def _follow(event: _Event, op: str, consumers, returned, names) -> Fusion:
             fusion.relu = True
             fusion.post_value = "output of aten::relu"
         break
-    return fusion
+    return fusion, batch_norm_call
 
 
 def discover(model: torch.nn.Module, args: tuple, kwargs: dict, fusion: bool = True) -> Discovery:

@@ -222,13 +222,16 @@ class Taps:
     def _pre_hook(self, plan: _ModuleTap):
         def hook(module, args):
             x = first_tensor(args)
+            folded = False
             if plan.batch_norm or plan.relu:
                 entry = self._chain.pop(id(x), None) if x is not None else None
                 layer = None
                 if entry is not None and entry[0]() is x and entry[1] == x._version:
                     layer = entry[2]
                 self._chain_calls[id(module)].append(layer)
-            if plan.pre_slots and not self._was_prefetched(module, x):
+                # A BatchNorm call that folds into its layer has no input once fused.
+                folded = plan.batch_norm and layer is not None
+            if plan.pre_slots and not folded and not self._was_prefetched(module, x):
                 self.observe(plan.pre_slots, x)
         return hook
 
