@@ -126,7 +126,10 @@ class DamagedStateTest : public ::testing::Test {
 
   nlohmann::json& FirstState() { return saved_["points"][0]["state"]; }
 
-  const std::string path_ = TempPath("damaged.qstate");
+  // One file per test: ctest runs the tests of this fixture in parallel processes.
+  const std::string path_ =
+      TempPath(std::string("damaged_") +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".qstate");
   nlohmann::json saved_;
 };
 
