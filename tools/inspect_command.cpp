@@ -41,7 +41,7 @@ void RunInspect(const InspectOptions& options) {
   graph_options.fusion = !options.no_fusion;
   const auto graph = torchscript::LayerGraph::Build(model, graph_options);
   const LayerInventory inventory{options.model_path, graph_options.fusion, graph.layers(),
-                                 graph.unattributed()};
+                                 graph.unattributed(), graph.unanalysed()};
   if (options.json) {
     std::cout << InventoryToJson(inventory).dump(2) << "\n";
   } else {

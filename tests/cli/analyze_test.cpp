@@ -22,6 +22,24 @@ const char* const kOutputs[] = {"report.json", "qconfig_mapping.json", "qconfig_
 
 nlohmann::json ReadJson(const std::string& path) { return nlohmann::json::parse(ReadFile(path)); }
 
+// A traced attention fast path hides two weights in one fused op: the report, report.json and
+// inspect say so (the run still succeeds on the layer it can analyse).
+TEST(CliAnalyzeTest, WeightsNoLayerAnalysesAreNamedInEveryView) {
+  const std::string dir = ScratchDir("analyze_unanalysed") + "/out";
+  const std::string model = Fixture("attention_fast_path_traced.pt");
+  const CliRun run =
+      Qreport("analyze '" + model + "' -q --input-shape 2,5,16 --batches 2 --out " + dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("Not analysed: 2 weights of Linear/Conv modules\n"
+                                 "  attn.in_proj_weight (MultiheadAttention)\n"
+                                 "    used by aten::_native_multi_head_attention"));
+  const nlohmann::json report = ReadJson(dir + "/report.json");
+  EXPECT_EQ(report["not_analysed"]["attn.out_proj.weight"]["module"], "attn.out_proj");
+  const CliRun inspect = Qreport("inspect --json '" + model + "'");
+  ASSERT_EQ(inspect.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(inspect.out)["not_analysed"].size(), 2u);
+}
+
 TEST(CliAnalyzeTest, ReportsAllFourDetectorsAndWritesTheOutputs) {
   const std::string dir = ScratchDir("analyze_all") + "/out";
   const std::string model = Fixture("conv_bn_relu.pt");

@@ -280,7 +280,10 @@ def test_what_forward_never_calls_is_listed_not_guessed():
     report = qreport.analyze(_WithSpare(), batches((2, 4), count=2), progress=False)
     assert list(report.modules) == ["used"]
     assert report.summary.unseen_layers == ["spare"]
-    assert "not called by forward, so not analysed: spare" in report.text()
+    assert "spare.weight (Linear)\n    forward did not call it on the first batch" in report.text()
+    assert report.to_dict()["not_analysed"] == {"spare.weight": {
+        "module_type": "torch.nn.modules.linear.Linear", "module": "spare",
+        "reason": "forward did not call it on the first batch"}}
 
 
 def test_a_sequential_output_read_once_for_two_points_gives_the_same_report():

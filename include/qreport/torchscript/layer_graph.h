@@ -43,20 +43,26 @@ class LayerGraph {
   // Every leaf module forward calls (layers included), in named_modules() order.
   const std::vector<LeafModule>& leaf_modules() const { return leaf_modules_; }
 
+  // Linear/Conv weights (and MultiheadAttention projections) no layer analyses, with why: the
+  // ops that consume them, or that no use was found. In module order.
+  const std::vector<UnanalysedWeight>& unanalysed() const { return unanalysed_; }
+
   // The layer whose module is `fqn`, or nullptr. With several functional layers in one
   // module, the first.
   const LayerDescription* Find(std::string_view fqn) const;
 
  private:
   LayerGraph(std::vector<LayerDescription> layers, std::vector<UnattributedCall> unattributed,
-             std::vector<LeafModule> leaf_modules)
+             std::vector<LeafModule> leaf_modules, std::vector<UnanalysedWeight> unanalysed)
       : layers_(std::move(layers)),
         unattributed_(std::move(unattributed)),
-        leaf_modules_(std::move(leaf_modules)) {}
+        leaf_modules_(std::move(leaf_modules)),
+        unanalysed_(std::move(unanalysed)) {}
 
   std::vector<LayerDescription> layers_;
   std::vector<UnattributedCall> unattributed_;
   std::vector<LeafModule> leaf_modules_;
+  std::vector<UnanalysedWeight> unanalysed_;
 };
 
 }  // namespace qreport::torchscript

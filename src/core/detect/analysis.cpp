@@ -53,6 +53,7 @@ Report Analysis::Run(const ObserverBank& bank) const {
                      "{}: no calibration batches have run, so there is nothing to report on",
                      model_.path);
   Report report{model_.path, bank.batches(), {}};
+  report.unanalysed = model_.unanalysed;
   const AnalysisContext context{model_, bank, current_};
   for (const auto& detector : detectors_) report.detectors.push_back(detector->Analyze(context));
   return report;

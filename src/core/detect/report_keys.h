@@ -23,6 +23,10 @@ inline constexpr char kModel[] = "model";
 inline constexpr char kBatches[] = "batches";
 inline constexpr char kThreads[] = "threads";
 inline constexpr char kNotObserved[] = "not_observed";
+// qreport, present only when some are: {"<weight path>": {"module_type", "module", "reason"}}
+// for the Linear/Conv weights that are not analysed (ModelDescription::unanalysed).
+inline constexpr char kNotAnalysed[] = "not_analysed";
+inline constexpr char kOwner[] = "module";
 inline constexpr char kReason[] = "reason";
 
 // --- every detector (qreport): why a module could not be judged; absent when it could ---

@@ -68,6 +68,7 @@ Json ScriptKeys() {
           {"batches", k::kBatches},
           {"threads", k::kThreads},
           {"notObserved", k::kNotObserved},
+          {"notAnalysed", k::kNotAnalysed},
           {"reason", k::kReason},
           {"schemaVersion", k::kSchemaVersionKey},
           {"modules", k::kModules},

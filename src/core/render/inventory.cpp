@@ -82,6 +82,13 @@ std::string RenderInventoryTable(const LayerInventory& inventory, size_t max_wid
                       call.site.location.empty() ? "" : " at " + call.site.location, call.reason);
     }
   }
+  if (!inventory.unanalysed.empty()) {
+    out += fmt::format("\n{} Linear/Conv weight(s) not analysed:\n", inventory.unanalysed.size());
+    for (const UnanalysedWeight& weight : inventory.unanalysed) {
+      out += fmt::format("  {} ({}): {}\n", weight.weight_path, ShortTypeName(weight.module_type),
+                         weight.reason);
+    }
+  }
   std::vector<std::string> parts;
   for (const auto& [kind, count] : counts)
     parts.push_back(fmt::format("{} {}", count, ToString(kind)));
@@ -135,11 +142,16 @@ nlohmann::json InventoryToJson(const LayerInventory& inventory) {
     unattributed.push_back(
         {{"op", call.site.op}, {"location", OrNull(call.site.location)}, {"reason", call.reason}});
   }
-  return {{"schema_version", kSchemaVersion},
-          {"model", inventory.model_path},
-          {"fusion", inventory.fusion},
-          {"layers", layers},
-          {"unattributed", unattributed}};
+  nlohmann::json unanalysed = nlohmann::json::array();
+  for (const UnanalysedWeight& weight : inventory.unanalysed) {
+    unanalysed.push_back({{"weight", weight.weight_path},
+                          {"module", weight.fqn},
+                          {"module_type", weight.module_type},
+                          {"reason", weight.reason}});
+  }
+  return {{"schema_version", kSchemaVersion}, {"model", inventory.model_path},
+          {"fusion", inventory.fusion},       {"layers", layers},
+          {"unattributed", unattributed},     {"not_analysed", unanalysed}};
 }
 
 }  // namespace qreport

@@ -136,6 +136,15 @@ nlohmann::ordered_json ReportToJson(const Report& report) {
     }
   }
   if (!not_observed.empty()) out[k::kNotObserved] = std::move(not_observed);
+  if (!report.unanalysed.empty()) {
+    Json& modules = out[k::kNotAnalysed] = Json::object();
+    for (const UnanalysedWeight& module : report.unanalysed) {
+      // Keyed by weight: a MultiheadAttention can hold more than one unanalysed weight.
+      modules[module.weight_path] = {{k::kModuleType, module.module_type},
+                                     {k::kOwner, module.fqn},
+                                     {k::kReason, module.reason}};
+    }
+  }
   return out;
 }
 

@@ -339,6 +339,17 @@ std::string RenderNotObserved(const std::vector<NotObserved>& modules) {
   return out + line + "\n";
 }
 
+// "Not analysed: ...": weight-bearing modules no detector saw, each with its reason below it.
+std::string RenderUnanalysed(const std::vector<UnanalysedWeight>& weights) {
+  if (weights.empty()) return "";
+  std::string out = fmt::format("Not analysed: {} of Linear/Conv modules\n",
+                                Plural(weights.size(), "weight", "weights"));
+  for (const UnanalysedWeight& w : weights) {
+    out += fmt::format("  {} ({})\n    {}\n", w.weight_path, ShortClass(w.module_type), w.reason);
+  }
+  return out;
+}
+
 static_assert(std::is_same_v<std::variant_alternative_t<0, Finding>, PerChannelFinding> &&
               std::is_same_v<std::variant_alternative_t<1, Finding>, DynamicStaticFinding> &&
               std::is_same_v<std::variant_alternative_t<2, Finding>, EqualizationFinding> &&
@@ -400,7 +411,7 @@ std::string RenderReportText(const Report& report) {
   if (report.threads > 0) {
     out += " on " + Plural(static_cast<size_t>(report.threads), "thread", "threads");
   }
-  out += "\n";
+  out += "\n" + RenderUnanalysed(report.unanalysed);
   if (report.detectors.empty()) return out + "No detectors ran.\n";
   for (const DetectorReport& detector : report.detectors) out += "\n" + RenderDetector(detector);
   return out;

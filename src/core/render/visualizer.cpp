@@ -17,7 +17,7 @@ using Json = nlohmann::ordered_json;
 
 bool IsTopLevelKey(const std::string& key) {
   return key == k::kSchemaVersionKey || key == k::kModel || key == k::kBatches ||
-         key == k::kThreads || key == k::kNotObserved;
+         key == k::kThreads || key == k::kNotObserved || key == k::kNotAnalysed;
 }
 
 // A report.json is read back from disk (qreport view, report.html), possibly edited or damaged:

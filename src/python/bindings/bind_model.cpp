@@ -116,6 +116,20 @@ void BindModel(nb::module_& m) {
       .def_rw("tensor_inputs", &LeafModule::tensor_inputs)
       .def_rw("folded_into", &LeafModule::folded_into);
 
+  nb::class_<UnanalysedWeight>(m, "UnanalysedWeight")
+      .def(
+          "__init__",
+          [](UnanalysedWeight* self, std::string fqn, std::string module_type,
+             std::string weight_path, std::string reason) {
+            new (self) UnanalysedWeight{std::move(fqn), std::move(module_type),
+                                        std::move(weight_path), std::move(reason)};
+          },
+          nb::arg("fqn"), nb::arg("module_type"), nb::arg("weight_path"), nb::arg("reason"))
+      .def_rw("fqn", &UnanalysedWeight::fqn)
+      .def_rw("module_type", &UnanalysedWeight::module_type)
+      .def_rw("weight_path", &UnanalysedWeight::weight_path)
+      .def_rw("reason", &UnanalysedWeight::reason);
+
   // Weights are not part of the bound description: Analysis.set_weights takes them with the
   // arrays that own their memory.
   nb::class_<ModelDescription>(m, "ModelDescription")
@@ -123,7 +137,8 @@ void BindModel(nb::module_& m) {
       .def_rw("path", &ModelDescription::path)
       .def_rw("layers", &ModelDescription::layers)
       .def_rw("weight_scheme_in_model", &ModelDescription::weight_scheme_in_model)
-      .def_rw("leaf_modules", &ModelDescription::leaf_modules);
+      .def_rw("leaf_modules", &ModelDescription::leaf_modules)
+      .def_rw("unanalysed", &ModelDescription::unanalysed);
 }
 
 }  // namespace qreport::python

@@ -96,8 +96,6 @@ class Report:
         if s.functional_layers:
             lines.append("weights used outside their module's forward (seen through the "
                          "function mode): " + ", ".join(s.functional_layers))
-        if s.unseen_layers:
-            lines.append("not called by forward, so not analysed: " + ", ".join(s.unseen_layers))
         if s.host_copies:
             lines.append(f"{s.host_copies} activations were copied to the CPU to be read")
         return "\n".join(lines) + "\n"

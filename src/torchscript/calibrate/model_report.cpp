@@ -27,6 +27,7 @@ ModelDescription Describe(const Model& model, const LayerGraphOptions& options) 
   description.path = model.path();
   description.layers = graph.layers();
   description.leaf_modules = graph.leaf_modules();
+  description.unanalysed = graph.unanalysed();
   for (const LayerDescription& layer : description.layers) {
     description.weight_scheme_in_model.push_back(WeightSchemeInModel(model, layer));
   }

@@ -342,13 +342,86 @@ GraphLayers LayerFinder::Finish() {
   return out;
 }
 
+// The weights a front-end must account for: every Linear/Conv module's (float, QAT, fused
+// QAT) and a MultiheadAttention's packed projections. Path -> (owner fqn, owner class).
+std::map<std::string, std::pair<std::string, std::string>> WeightsToAccountFor(
+    const torch::jit::Module& root) {
+  std::map<std::string, std::pair<std::string, std::string>> weights;
+  for (const auto& named : root.named_modules()) {
+    const std::string type = PythonClassName(named.value.type());
+    const auto info = ClassifyModuleType(type);
+    std::vector<std::string> names;
+    if (info && info->role == ModuleRole::kLayer) {
+      names = {"weight"};
+    } else if (type.size() >= 18 && type.compare(type.size() - 18, 18, "MultiheadAttention") == 0) {
+      names = {"in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"};
+    }
+    for (const std::string& name : names) {
+      if (!named.value.hasattr(name) || !named.value.attr(name).isTensor()) continue;
+      weights.emplace(JoinPath({named.name, name}), std::make_pair(named.name, type));
+    }
+  }
+  return weights;
+}
+
+void CollectWeightUses(torch::jit::Block* block,
+                       const std::map<std::string, std::pair<std::string, std::string>>& weights,
+                       std::map<std::string, std::vector<std::string>>& uses) {
+  for (Node* node : block->nodes()) {
+    for (Value* input : node->inputs()) {
+      if (input->node()->kind() != prim::GetAttr) continue;
+      const auto path = AttributePath(input);
+      if (!path) continue;
+      const std::string weight = JoinPath(*path);
+      if (weights.count(weight) == 0) continue;
+      std::vector<std::string>& ops = uses[weight];
+      const std::string op = node->kind().toQualString();
+      if (std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+    }
+    for (torch::jit::Block* inner : node->blocks()) CollectWeightUses(inner, weights, uses);
+  }
+}
+
+// Every weight to account for that no layer analyses, with the ops that consume it.
+std::vector<UnanalysedWeight> FindUnanalysedWeights(torch::jit::Graph& graph,
+                                                    const torch::jit::Module& root,
+                                                    const std::vector<LayerDescription>& layers) {
+  auto weights = WeightsToAccountFor(root);
+  for (const LayerDescription& layer : layers) weights.erase(layer.weight_path);
+  if (weights.empty()) return {};
+  std::map<std::string, std::vector<std::string>> uses;
+  CollectWeightUses(graph.block(), weights, uses);
+  std::unordered_map<std::string, size_t> module_order;
+  for (const auto& named : root.named_modules()) {
+    module_order.emplace(named.name, module_order.size());
+  }
+  std::vector<UnanalysedWeight> out;
+  for (const auto& [path, owner] : weights) {
+    const auto used = uses.find(path);
+    std::string reason = "no use of it found in forward's graph";
+    if (used != uses.end()) {
+      std::string ops;
+      for (const std::string& op : used->second) ops += (ops.empty() ? "" : ", ") + op;
+      reason = "used by " + ops + ", not by a linear or conv call";
+    }
+    out.push_back({owner.first, owner.second, path, std::move(reason)});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const UnanalysedWeight& a, const UnanalysedWeight& b) {
+                     return module_order[a.fqn] < module_order[b.fqn];
+                   });
+  return out;
+}
+
 }  // namespace
 
 GraphLayers FindLayers(torch::jit::Graph& graph, const torch::jit::Module& root,
                        const LayerGraphOptions& options) {
   LayerFinder finder(root, options);
   finder.Visit(graph.block());
-  return finder.Finish();
+  GraphLayers found = finder.Finish();
+  found.unanalysed = FindUnanalysedWeights(graph, root, found.layers);
+  return found;
 }
 
 }  // namespace qreport::torchscript::internal

@@ -29,6 +29,8 @@ struct GraphLayers {
   // The input of each BatchNorm call folded into a layer (fusion on), and that layer's fqn:
   // a value the fused model no longer computes.
   std::unordered_map<const torch::jit::Value*, std::string> folded_inputs;
+  // Linear/Conv weights (and MultiheadAttention projections) that are not layers, with why.
+  std::vector<UnanalysedWeight> unanalysed;
 };
 
 // REQUIRES: `graph` is an inlined forward graph of `root` (InlinedForwardGraph or the same

@@ -24,7 +24,8 @@ LayerGraph LayerGraph::Build(const Model& model, const LayerGraphOptions& option
   internal::DropFoldedCalls(calls, found.folded_inputs);
   std::vector<LeafModule> leaves;
   for (auto& leaf : calls) leaves.push_back(std::move(leaf.module));
-  return LayerGraph(std::move(found.layers), std::move(found.unattributed), std::move(leaves));
+  return LayerGraph(std::move(found.layers), std::move(found.unattributed), std::move(leaves),
+                    std::move(found.unanalysed));
 }
 
 const LayerDescription* LayerGraph::Find(std::string_view fqn) const {

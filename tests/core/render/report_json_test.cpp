@@ -6,6 +6,7 @@
 
 #include "qreport/core/detect/report.h"
 #include "qreport/core/error.h"
+#include "qreport/core/render/visualizer.h"
 #include "testing/sample_report.h"
 
 namespace qreport {
@@ -50,6 +51,21 @@ TEST(ReportJsonTest, NotObservedModules) {
             R"({"outlier_detector":{"bn1":{"module_type":"torch.nn.modules.batchnorm.)"
             R"(BatchNorm2d","reason":"folded into conv1"}}})");
   EXPECT_FALSE(json["outlier_detector"].contains("bn1"));
+}
+
+// Weights no layer analyses are keyed by weight path, with their module and why.
+TEST(ReportJsonTest, NotAnalysedWeights) {
+  Report report = SampleReport();
+  EXPECT_FALSE(ReportToJson(report).contains("not_analysed"));
+  report.unanalysed = {{"attn", "torch.nn.modules.activation.MultiheadAttention",
+                        "attn.in_proj_weight", "used by aten::_native_multi_head_attention"}};
+  EXPECT_EQ(ReportToJson(report)["not_analysed"].dump(),
+            R"({"attn.in_proj_weight":{"module_type":"torch.nn.modules.activation.)"
+            R"(MultiheadAttention","module":"attn","reason":"used by )"
+            R"(aten::_native_multi_head_attention"}})");
+  const Json json = Json::parse(ReportToJson(report).dump());
+  EXPECT_EQ(Visualizer::FromReportJson(json, "r.json").ModuleFqns(),
+            Visualizer(SampleReport()).ModuleFqns());
 }
 
 TEST(ReportJsonTest, PerChannel) {

@@ -246,6 +246,19 @@ TEST(ReportTextTest, ModulesLeftOutOnPurposeAreNamed) {
   for (std::string line; std::getline(lines, line);) EXPECT_LT(line.size(), 100u) << line;
 }
 
+TEST(ReportTextTest, WeightsNoLayerAnalysesComeFirst) {
+  Report report;
+  report.batches = 1;
+  report.unanalysed = {{"spare", "torch.nn.modules.linear.Linear", "spare.weight",
+                        "no use of it found in forward's graph"}};
+  EXPECT_EQ(RenderReportText(report),
+            "qreport: <model>, 1 calibration batch\n"
+            "Not analysed: 1 weight of Linear/Conv modules\n"
+            "  spare.weight (Linear)\n"
+            "    no use of it found in forward's graph\n"
+            "No detectors ran.\n");
+}
+
 TEST(ReportTextTest, EmptyReports) {
   Report report;
   report.batches = 1;

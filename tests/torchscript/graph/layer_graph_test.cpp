@@ -1,5 +1,7 @@
 #include "qreport/torchscript/layer_graph.h"
 
+#include <set>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -95,6 +97,64 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, LayerGraphFixtureTest,
                                            "encoder_layer_variants", "no_quantizable",
                                            "multi_input", "clamp_chain"),
                          [](const auto& info) { return info.param; });
+
+class WeightAccountingTest : public ::testing::TestWithParam<std::string> {};
+
+// Never a silent omission: the weight of every module Python calls a Linear/Conv is either an
+// analysed layer's or listed as not analysed, with a reason.
+TEST_P(WeightAccountingTest, EveryLinearConvWeightIsALayerOrListed) {
+  const std::string name = GetParam();
+  const nlohmann::json expected = Expected(name);
+  const LayerGraph graph = LayerGraph::Build(Model::Load(FixturePath(name + ".pt")));
+  std::set<std::string> accounted;
+  for (const LayerDescription& layer : graph.layers()) accounted.insert(layer.weight_path);
+  for (const UnanalysedWeight& weight : graph.unanalysed()) {
+    EXPECT_FALSE(weight.reason.empty()) << weight.weight_path;
+    EXPECT_TRUE(accounted.insert(weight.weight_path).second)
+        << weight.weight_path << " is a layer and listed as not analysed";
+  }
+  for (const auto& layer : expected["layers"]) {
+    EXPECT_TRUE(accounted.count(layer["weight"].get<std::string>()))
+        << layer["weight"] << " is neither a layer nor listed";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, WeightAccountingTest,
+                         ::testing::Values("mlp", "mlp_traced", "nested_cnn", "nested_cnn_traced",
+                                           "conv_dims", "called_twice", "functional_linear",
+                                           "old_linear_forms", "conv_bn_relu", "shared_bn",
+                                           "conv_bn_relu_traced", "linear_relu", "qat_prepared",
+                                           "fused_intrinsic", "fused_qat", "fused_qat_bn_traced",
+                                           "resnet18", "resnet18_traced", "mobilenet_v2",
+                                           "transformer_encoder", "transformer_encoder_traced",
+                                           "encoder_layer_variants", "no_quantizable", "max_pools",
+                                           "multi_input", "clamp_chain", "spare_layer",
+                                           "attention_fast_path_traced"),
+                         [](const auto& info) { return info.param; });
+
+TEST(LayerGraphTest, AnUnusedLayerIsListed) {
+  const LayerGraph graph = LayerGraph::Build(Model::Load(FixturePath("spare_layer.pt")));
+  ASSERT_EQ(graph.unanalysed().size(), 1u);
+  EXPECT_EQ(graph.unanalysed()[0].weight_path, "spare.weight");
+  EXPECT_EQ(graph.unanalysed()[0].fqn, "spare");
+  EXPECT_EQ(graph.unanalysed()[0].reason, "no use of it found in forward's graph");
+}
+
+// A traced MultiheadAttention on its fast path: both projections go to one fused op, and
+// both are named with it.
+TEST(LayerGraphTest, AFusedAttentionOpsWeightsAreListedWithTheOp) {
+  const LayerGraph graph =
+      LayerGraph::Build(Model::Load(FixturePath("attention_fast_path_traced.pt")));
+  ASSERT_EQ(graph.layers().size(), 1u);
+  EXPECT_EQ(graph.layers()[0].fqn, "fc");
+  ASSERT_EQ(graph.unanalysed().size(), 2u);
+  EXPECT_EQ(graph.unanalysed()[0].weight_path, "attn.in_proj_weight");
+  EXPECT_EQ(graph.unanalysed()[1].weight_path, "attn.out_proj.weight");
+  for (const UnanalysedWeight& weight : graph.unanalysed()) {
+    EXPECT_EQ(weight.reason,
+              "used by aten::_native_multi_head_attention, not by a linear or conv call");
+  }
+}
 
 TEST(LayerGraphTest, NoFusionObservesRawOutputs) {
   const Model model = Model::Load(FixturePath("conv_bn_relu.pt"));

@@ -24,6 +24,8 @@ struct Report {
   int64_t batches = 0;                    // calibration batches behind the statistics
   std::vector<DetectorReport> detectors;  // in the order the detectors were given
   int threads = 0;  // intra-op threads the calibration ran on; 0: not known (a saved state)
+  // Weight-bearing modules the front-end found but could not analyse (ModelDescription's).
+  std::vector<UnanalysedWeight> unanalysed = {};
 };
 
 // The report for people: per detector, each module's decision and the numbers behind it,

@@ -105,6 +105,16 @@ struct UnattributedCall {
   std::string reason;
 };
 
+// A Linear/Conv module (or a MultiheadAttention's packed projection) whose weight is not
+// among the analysed layers, and why: the op that consumes it, or no use found. Listed in every
+// report, so that no weight-bearing module goes missing without a word.
+struct UnanalysedWeight {
+  std::string fqn;          // the module owning the weight
+  std::string module_type;  // its Python class
+  std::string weight_path;  // e.g. "encoder.layers.0.self_attn.out_proj.weight"
+  std::string reason;       // "used by aten::_native_multi_head_attention, ..."
+};
+
 }  // namespace qreport
 
 #endif  // QREPORT_CORE_MODEL_LAYER_H_

@@ -36,6 +36,8 @@ struct ModelDescription {
   std::vector<std::optional<WeightScheme>> weight_scheme_in_model;
   // Every leaf module called by forward, in module order (named_modules()).
   std::vector<LeafModule> leaf_modules;
+  // Weight-bearing modules that are not layers here, with why, in module order.
+  std::vector<UnanalysedWeight> unanalysed = {};
 
   // The layer with this fqn, or nullptr.
   const LayerDescription* FindLayer(const std::string& fqn) const;

@@ -21,6 +21,7 @@ struct LayerInventory {
   bool fusion = true;
   std::vector<LayerDescription> layers;
   std::vector<UnattributedCall> unattributed;
+  std::vector<UnanalysedWeight> unanalysed = {};
 };
 
 // A readable Python class name: "torch.nn.modules.conv.Conv2d" -> "nn.Conv2d",

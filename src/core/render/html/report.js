@@ -51,7 +51,7 @@
   };
   const detectorNames = Object.keys(report).filter(
     name => name !== K.schemaVersion && name !== K.model && name !== K.batches &&
-      name !== K.threads && name !== K.notObserved);
+      name !== K.threads && name !== K.notObserved && name !== K.notAnalysed);
   // Per-channel yes/no arrays come as {bits: "0110"} to keep the page small.
   for (const detector of detectorNames) {
     for (const f of Object.values(report[detector])) {
@@ -572,6 +572,12 @@
     for (const [detector, modules] of Object.entries(report[K.notObserved] || {})) {
       const names = Object.entries(modules).map(([fqn, m]) => fqn + ' (' + m[K.reason] + ')');
       parts.push(detector + ' did not observe ' + names.length + ': ' + some(names, 3));
+    }
+    const unanalysed = Object.entries(report[K.notAnalysed] || {}).map(
+      ([weight, m]) => weight + ' (' + m[K.reason] + ')');
+    if (unanalysed.length) {
+      parts.push(unanalysed.length + ' Linear/Conv weight' + (unanalysed.length === 1 ? '' : 's') +
+        ' not analysed: ' + some(unanalysed, 3));
     }
     return parts.length ? '; ' + parts.join('; ') : '';
   }

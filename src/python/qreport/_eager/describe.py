@@ -54,4 +54,9 @@ def describe(model: torch.nn.Module, discovery: Discovery, name: str) -> "_core.
         _core.LeafModule(leaf.fqn, class_name(type(leaf.module)), leaf.tensor_inputs,
                          leaf.folded_into)
         for leaf in discovery.leaves]
+    modules = dict(model.named_modules())
+    description.unanalysed = [
+        _core.UnanalysedWeight(fqn, class_name(type(modules[fqn])), f"{fqn}.weight" if fqn else
+                               "weight", "forward did not call it on the first batch")
+        for fqn in discovery.unseen]
     return description
