@@ -4,6 +4,7 @@
 
 #include <fmt/ranges.h>
 
+#include "ops_library.h"
 #include "output_files.h"
 #include "progress.h"
 #include "qreport/core/detect/report.h"
@@ -53,6 +54,7 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options) {
   cmd->add_flag("--no-fusion", options.no_fusion,
                 "Analyse raw layers: no BatchNorm folding or ReLU fusion (a folded BatchNorm's "
                 "input is not observed, as fusion removes it; with this flag it is)");
+  AddOpsLibraryOption(cmd, options.ops_libraries);
   AddQuietFlag(cmd, options.quiet);
   cmd->footer(
       "\nExamples:\n"
@@ -67,6 +69,7 @@ void RunAnalyze(const AnalyzeOptions& options) {
                 "give either calibration data or --state, not both");
   // Found now, not after calibrating every batch.
   if (!options.out_dir.empty()) CheckOutputFiles(options.out_dir, kOutFiles);
+  LoadOpsLibraries(options.ops_libraries);
   const auto model = torchscript::Model::Load(options.model_path);
   torchscript::ModelReportOptions report_options;
   report_options.graph.fusion = !options.no_fusion;

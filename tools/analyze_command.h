@@ -5,6 +5,7 @@
 #define QREPORT_TOOLS_ANALYZE_COMMAND_H_
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -22,6 +23,7 @@ struct AnalyzeOptions {
   std::string out_dir;       // empty: print only
   bool no_fusion = false;
   bool quiet = false;
+  std::vector<std::string> ops_libraries;  // --ops-library, loaded before the model
 };
 
 CLI::App* AddAnalyzeCommand(CLI::App& app, AnalyzeOptions& options);

@@ -4,6 +4,7 @@
 
 #include <fmt/ranges.h>
 
+#include "ops_library.h"
 #include "progress.h"
 #include "qreport/core/error.h"
 #include "qreport/core/io/output_file.h"
@@ -75,6 +76,7 @@ CLI::App* AddCalibrateCommand(CLI::App& app, CalibrateOptions& options) {
   cmd->add_flag("--no-fusion", options.no_fusion,
                 "Observe raw layer outputs: no BatchNorm folding or ReLU fusion (a folded "
                 "BatchNorm's input is not observed, as fusion removes it; with this flag it is)");
+  AddOpsLibraryOption(cmd, options.ops_libraries);
   AddQuietFlag(cmd, options.quiet);
   cmd->footer(
       "\nExamples:\n"
@@ -109,6 +111,7 @@ void RunCalibrate(const CalibrateOptions& options) {
   if (!options.shard.empty()) shard = torchscript::ParseShard(options.shard);
   ApplyHeapPolicy(HeapPolicyOf(options.data));
   const int threads = UseThreads(options.data);
+  LoadOpsLibraries(options.ops_libraries);
   const auto model = torchscript::Model::Load(options.model_path);
   auto data = MakeData(options.data, model, "calibrate");
   if (shard) data = torchscript::Shard(std::move(data), shard->first, shard->second);

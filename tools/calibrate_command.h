@@ -23,6 +23,7 @@ struct CalibrateOptions {
   std::string shard;  // --shard I/N; "": every batch
   bool no_fusion = false;
   bool quiet = false;
+  std::vector<std::string> ops_libraries;  // --ops-library, loaded before the model
 };
 
 struct MergeOptions {

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "ops_library.h"
 #include "progress.h"
 #include "qreport/core/render/inventory.h"
 #include "qreport/torchscript/layer_graph.h"
@@ -27,6 +28,7 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
   inspect->add_flag("--no-fusion", options.no_fusion,
                     "Observe each layer's raw output: do not fold a following BatchNorm into "
                     "the weight or observe after a following ReLU, as PyTorch's fusion would");
+  AddOpsLibraryOption(inspect, options.ops_libraries);
   AddQuietFlag(inspect, options.quiet);
   inspect->footer(
       "\nExamples:\n"
@@ -36,6 +38,7 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
 }
 
 void RunInspect(const InspectOptions& options) {
+  LoadOpsLibraries(options.ops_libraries);
   const auto model = torchscript::Model::Load(options.model_path);
   torchscript::LayerGraphOptions graph_options;
   graph_options.fusion = !options.no_fusion;

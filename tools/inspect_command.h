@@ -3,6 +3,7 @@
 #define QREPORT_TOOLS_INSPECT_COMMAND_H_
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -13,6 +14,7 @@ struct InspectOptions {
   bool json = false;
   bool no_fusion = false;
   bool quiet = false;  // accepted as on every subcommand; inspect draws no progress line
+  std::vector<std::string> ops_libraries;  // --ops-library, loaded before the model
 };
 
 // Adds the subcommand to `app`; `options` receives its arguments.

@@ -16,11 +16,20 @@
 
 namespace qreport::torchscript {
 
+// Loads a shared library that registers custom TorchScript ops (torchvision's _C.so for
+// torchvision::nms, a project's own op library), so that archives calling them load. The
+// library must be built for the LibTorch qreport runs on. Loading the same path twice is
+// harmless; libraries stay loaded for the life of the process, as torch.ops.load_library's do.
+// Throws qreport::Error (kIo) naming the path and the loader's reason.
+void LoadOpsLibrary(const std::string& path);
+
 class Model {
  public:
   // Loads the archive at `path` onto the CPU.
   // Throws qreport::Error: kIo when the file cannot be found or read, kBadModel when it is
-  // not a loadable TorchScript module with a `forward` method.
+  // not a loadable TorchScript module with a `forward` method, or when it calls an op of a
+  // namespace no loaded library registers (the message names the op and LoadOpsLibrary's
+  // option, --ops-library).
   static Model Load(const std::string& path);
 
   // The path the model was loaded from, as given.
