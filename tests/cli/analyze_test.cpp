@@ -24,6 +24,7 @@ const char* const kOutputs[] = {"report.json", "qconfig_mapping.json", "qconfig_
 
 nlohmann::json ReadJson(const std::string& path) { return nlohmann::json::parse(ReadFile(path)); }
 
+#ifdef QREPORT_SYSTEM_LIBTORCH
 // The first path matching a glob pattern, or "".
 std::string FirstMatch(const std::string& pattern) {
   glob_t found{};
@@ -34,6 +35,7 @@ std::string FirstMatch(const std::string& pattern) {
   ::globfree(&found);
   return first;
 }
+#endif
 
 // A traced attention fast path hides two weights in one fused op: the report, report.json and
 // inspect say so (the run still succeeds on the layer it can analyse).
