@@ -162,7 +162,17 @@ void ReplaceWithScript(
   torch::jit::Graph& graph = *node->owningGraph();
   Node* const before = node->prev();
   torch::jit::WithInsertPoint guard(node);
-  const std::vector<Value*> outputs = torch::jit::insertGraph(graph, body, node->inputs());
+  std::vector<Value*> outputs = torch::jit::insertGraph(graph, body, node->inputs());
+  // A function returns several values as one tuple; the node returns them apart.
+  if (outputs.size() == 1 && node->outputs().size() > 1) {
+    Node* tuple = outputs.front()->node();
+    if (tuple->kind() == c10::prim::TupleConstruct) {
+      outputs.assign(tuple->inputs().begin(), tuple->inputs().end());
+      tuple->destroy();
+    } else {
+      outputs = graph.insertNode(graph.createTupleUnpack(outputs.front()))->outputs().vec();
+    }
+  }
   for (Node* inserted = before->next(); inserted != node; inserted = inserted->next()) {
     TakeOrigin(node, inserted);
   }

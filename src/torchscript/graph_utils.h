@@ -59,7 +59,8 @@ std::vector<torch::jit::Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph
 // Replaces `node` by the body of `function` in TorchScript `source` (compiled on first use
 // and kept in `compiled`, keyed by the source), called on `node`'s inputs: its nodes take
 // `node`'s source range and inlined call stack, so they belong to the same module and call
-// site. The function must return what `node` returns. `node` is destroyed.
+// site. The function must return what `node` returns (several outputs as one tuple). `node`
+// is destroyed.
 void ReplaceWithScript(
     torch::jit::Node* node, const std::string& source, const std::string& function,
     std::map<std::string, std::shared_ptr<torch::jit::CompilationUnit>>& compiled);

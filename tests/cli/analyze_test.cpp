@@ -16,6 +16,7 @@ namespace qreport::cli_testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const char* const kDetectors[] = {"per_channel_detector", "dynamic_vs_static_detector",
                                   "input_weight_equalization_detector", "outlier_detector"};
@@ -37,22 +38,37 @@ std::string FirstMatch(const std::string& pattern) {
 }
 #endif
 
-// A traced attention fast path hides two weights in one fused op: the report, report.json and
-// inspect say so (the run still succeeds on the layer it can analyse).
+// A weight read by an op that is no linear or conv call: the report, report.json and inspect
+// name it with the op (the run still succeeds on the layer it can analyse).
 TEST(CliAnalyzeTest, WeightsNoLayerAnalysesAreNamedInEveryView) {
   const std::string dir = ScratchDir("analyze_unanalysed") + "/out";
-  const std::string model = Fixture("attention_fast_path_traced.pt");
+  const std::string model = Fixture("einsum_weight.pt");
   const CliRun run =
-      Qreport("analyze '" + model + "' -q --input-shape 2,5,16 --batches 2 --out " + dir);
+      Qreport("analyze '" + model + "' -q --input-shape 2,8 --batches 2 --out " + dir);
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_THAT(run.out, HasSubstr("Not analysed: 2 weights of Linear/Conv modules\n"
-                                 "  attn.in_proj_weight (MultiheadAttention)\n"
-                                 "    used by aten::_native_multi_head_attention"));
+  EXPECT_THAT(run.out, HasSubstr("Not analysed: 1 weight of Linear/Conv modules\n"
+                                 "  proj.weight (Linear)\n"
+                                 "    used by aten::einsum"));
   const nlohmann::json report = ReadJson(dir + "/report.json");
-  EXPECT_EQ(report["not_analysed"]["attn.out_proj.weight"]["module"], "attn.out_proj");
+  EXPECT_EQ(report["not_analysed"]["proj.weight"]["module"], "proj");
   const CliRun inspect = Qreport("inspect --json '" + model + "'");
   ASSERT_EQ(inspect.exit_code, 0);
-  EXPECT_EQ(nlohmann::json::parse(inspect.out)["not_analysed"].size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(inspect.out)["not_analysed"].size(), 1u);
+}
+
+// A MultiheadAttention traced on its fast path is analysed in full: both projections are
+// layers of the report, and nothing is listed as not analysed.
+TEST(CliAnalyzeTest, ATracedAttentionFastPathIsAnalysed) {
+  const std::string dir = ScratchDir("analyze_attention") + "/out";
+  const CliRun run = Qreport("analyze '" + Fixture("attention_fast_path_traced.pt") +
+                             "' -q --input-shape 2,5,16 --batches 2 --out " + dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, Not(HasSubstr("Not analysed")));
+  const nlohmann::json report = ReadJson(dir + "/report.json");
+  EXPECT_FALSE(report.contains("not_analysed") && !report["not_analysed"].empty());
+  const std::string text = report.dump();
+  EXPECT_THAT(text, HasSubstr("\"attn.out_proj\""));
+  EXPECT_THAT(text, HasSubstr("\"attn\""));
 }
 
 // An archive calling torchvision::nms loads once torchvision's ops library is given with

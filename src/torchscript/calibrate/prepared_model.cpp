@@ -4,6 +4,7 @@
 
 #include "calibrate/observer_tap.h"
 #include "data/dtype_map.h"
+#include "graph/attention_kernels.h"
 #include "graph/calibration_graph.h"
 #include "graph/encoder_layer_kernels.h"
 #include "graph/layer_finder.h"
@@ -230,6 +231,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
   try {
     internal::SimplifyForAnalysis(graph, clone);
     unfused = internal::UnfuseEncoderLayers(graph);
+    internal::UnfuseMultiHeadAttention(graph);
   } catch (const c10::Error& e) {
     throw MakeError(ErrorKind::kBadModel, "{}: cannot instrument forward: {}", model.path(),
                     internal::ConciseTorchError(e));

@@ -14,9 +14,12 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 // Takes the fused operator's arguments, in its schema's order, and runs the kernels ATen's
-// transformer_encoder_layer_forward runs on a dense CPU tensor, in its order. The q/k/v bias
-// is added by the projection, so that its observed output is the Linear's, and
-// _transform_bias_rescale_qkv then adds a zero bias, which changes no bit. As in ATen, the
+// transformer_encoder_layer_forward runs on a dense CPU tensor, in its order. ATen's q/k/v
+// product has no bias; _transform_bias_rescale_qkv adds it. Here the product's bias is added
+// first, so that the sum is the in projection's observed output (see SeparateBiasAdd in
+// layer_finder.cpp), and the kernel then adds -0.0, which leaves every float as it is. A
+// projection computed with its bias (addmm) would round otherwise once BLAS splits the inner
+// dimension into blocks (d_model 256 on MKL, 768 on OpenBLAS). As in ATen, the
 // softmax runs in place, the attention's output reuses q's storage and the residuals are
 // added into the projections' outputs in place: the slow path's extra temporaries are what
 // made it slower. A layer output's observer is called right after the layer, so it reads the
@@ -34,8 +37,9 @@ def encoder_layer(src: Tensor, embed_dim: int, num_heads: int, qkv_weight: Tenso
     E = src.size(2)
     H = num_heads
     x = {pre_norm}
-    qkv = torch.linear(x, qkv_weight, qkv_bias)
-    q, k, v = torch._transform_bias_rescale_qkv(qkv, torch.zeros_like(qkv_bias), H)
+    qkv = torch.linear(x, qkv_weight, None)
+    qkv = torch.add(qkv, qkv_bias)
+    q, k, v = torch._transform_bias_rescale_qkv(qkv, torch.full_like(qkv_bias, -0.0), H)
     D = q.size(3)
     q3 = q.view([B * H, T, D])
     scores = torch.bmm(q3, k.view([B * H, T, D]).transpose(1, 2))

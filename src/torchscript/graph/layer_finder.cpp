@@ -175,18 +175,53 @@ std::string OutputOf(const Node* node) {
   return std::string("output of ") + node->kind().toQualString();
 }
 
+bool IsNone(const Value* value) { return value->type()->kind() == c10::TypeKind::NoneType; }
+
+bool IsConstantOne(const Value* value) {
+  const c10::optional<c10::IValue> constant = torch::jit::toIValue(value);
+  return constant && ((constant->isInt() && constant->toInt() == 1) ||
+                      (constant->isDouble() && constant->toDouble() == 1.0));
+}
+
+// The aten::add that gives a bias-free aten::linear call its layer's bias, when the next
+// op does just that: PyTorch's fused attention kernels add the packed q/k/v bias apart
+// from the product, and taken apart (graph/*_kernels.cpp) that is linear(x, w) then
+// add(·, b). The layer's output, as a Linear computes it, is the sum. The bias must be a
+// vector of the module that owns the weight, with one element per output channel.
+Node* SeparateBiasAdd(const LayerDescription& layer, const OpMatch& match,
+                      const torch::jit::Module& root) {
+  if (match.node->kind() != aten::linear || match.node->inputs().size() != 3 ||
+      !IsNone(match.node->input(2))) {
+    return nullptr;
+  }
+  Node* add = SoleDataUser(match.node->output());
+  if (add == nullptr || add->kind() != aten::add || add->inputs().size() != 3 ||
+      add->input(0) != match.node->output() || !IsConstantOne(add->input(2))) {
+    return nullptr;
+  }
+  const auto path = AttributePath(add->input(1));
+  const auto bias = path ? ResolveAttribute(root, *path) : std::nullopt;
+  if (!bias || bias->owner_fqn != layer.fqn || !bias->value.isTensor()) return nullptr;
+  const at::Tensor& tensor = bias->value.toTensor();
+  const bool fits = tensor.dim() == 1 && !layer.weight_shape.empty() &&
+                    tensor.size(0) == layer.weight_shape.front();
+  return fits ? add : nullptr;
+}
+
 // Walks forward from the layer's output the way PyTorch's fusion patterns do: a BatchNorm
 // that consumes it is folded, a ReLU that consumes it (or the BatchNorm) is fused, and for
 // fused QAT modules (ConvBnReLU2d) everything up to the module's own output belongs to it.
+// A bias added right after a bias-free call is part of the layer's own output, fusion or not.
 CallRecord LayerFinder::FollowOutput(const LayerDescription& layer, const OpMatch& match) const {
   CallRecord record;
   record.post.position = ObservationPosition::kPost;
   record.post.value = OutputOf(match.node);
-  record.values = {match.node, match.input, match.node->output()};
-  record.raw_post = match.node->output();
+  Value* value = match.node->output();
+  if (Node* bias_add = SeparateBiasAdd(layer, match, root_)) value = bias_add->output();
+  record.values = {match.node, match.input, value};
+  record.raw_post = value;
   if (!options_.fusion) return record;
   Fusion& fusion = record.fusion;
-  Value* value = match.node->output();
   for (int steps = 0; steps < 64; ++steps) {
     Node* user = SoleDataUser(value);
     if (user == nullptr || user->outputs().size() != 1) break;
@@ -364,6 +399,21 @@ std::map<std::string, std::pair<std::string, std::string>> WeightsToAccountFor(
   return weights;
 }
 
+// The ops that take `node`'s output: a list or tuple built around a weight (aten::einsum's
+// operands, aten::cat's inputs) is no consumer of its own; the ops reading it are.
+void AddConsumers(const Node* node, std::vector<std::string>& ops, int depth = 0) {
+  const bool container =
+      node->kind() == prim::ListConstruct || node->kind() == prim::TupleConstruct;
+  if (container && depth < 4 && !node->output()->uses().empty()) {
+    for (const torch::jit::Use& use : node->output()->uses()) {
+      AddConsumers(use.user, ops, depth + 1);
+    }
+    return;
+  }
+  const std::string op = node->kind().toQualString();
+  if (std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+}
+
 void CollectWeightUses(torch::jit::Block* block,
                        const std::map<std::string, std::pair<std::string, std::string>>& weights,
                        std::map<std::string, std::vector<std::string>>& uses) {
@@ -374,9 +424,7 @@ void CollectWeightUses(torch::jit::Block* block,
       if (!path) continue;
       const std::string weight = JoinPath(*path);
       if (weights.count(weight) == 0) continue;
-      std::vector<std::string>& ops = uses[weight];
-      const std::string op = node->kind().toQualString();
-      if (std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+      AddConsumers(node, uses[weight]);
     }
     for (torch::jit::Block* inner : node->blocks()) CollectWeightUses(inner, weights, uses);
   }

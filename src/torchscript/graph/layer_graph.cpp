@@ -2,6 +2,7 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include "graph/attention_kernels.h"
 #include "graph/encoder_layer_kernels.h"
 #include "graph/layer_finder.h"
 #include "graph/module_finder.h"
@@ -15,6 +16,7 @@ LayerGraph LayerGraph::Build(const Model& model, const LayerGraphOptions& option
   try {
     graph = internal::InlinedForwardGraph(model.module());
     internal::UnfuseEncoderLayers(graph);
+    internal::UnfuseMultiHeadAttention(graph);
   } catch (const c10::Error& e) {
     throw MakeError(ErrorKind::kBadModel, "{}: cannot analyse forward: {}", model.path(),
                     internal::ConciseTorchError(e));

@@ -114,13 +114,16 @@ std::vector<std::string> ComparedFixtures() {
           "encoder_layer_variants",
           "no_quantizable",
           "multi_input",
-          "clamp_chain"};
+          "clamp_chain",
+          "attention_fast_path_traced",
+          "wide_attention_traced",
+          "vit_b_16_traced"};
 }
 
 // Those, and the ones whose weights a layer graph cannot all analyse.
 std::vector<std::string> AllModelFixtures() {
   std::vector<std::string> names = ComparedFixtures();
-  names.insert(names.end(), {"max_pools", "spare_layer", "attention_fast_path_traced"});
+  names.insert(names.end(), {"max_pools", "spare_layer", "einsum_weight"});
   return names;
 }
 
@@ -159,20 +162,30 @@ TEST(LayerGraphTest, AnUnusedLayerIsListed) {
   EXPECT_EQ(graph.unanalysed()[0].reason, "no use of it found in forward's graph");
 }
 
-// A traced MultiheadAttention on its fast path: both projections go to one fused op, and
-// both are named with it.
-TEST(LayerGraphTest, AFusedAttentionOpsWeightsAreListedWithTheOp) {
-  const LayerGraph graph =
-      LayerGraph::Build(Model::Load(FixturePath("attention_fast_path_traced.pt")));
+// A weight an op other than a linear or conv call reads is named with that op.
+TEST(LayerGraphTest, AWeightOtherOpsReadIsListedWithTheOp) {
+  const LayerGraph graph = LayerGraph::Build(Model::Load(FixturePath("einsum_weight.pt")));
   ASSERT_EQ(graph.layers().size(), 1u);
   EXPECT_EQ(graph.layers()[0].fqn, "fc");
-  ASSERT_EQ(graph.unanalysed().size(), 2u);
-  EXPECT_EQ(graph.unanalysed()[0].weight_path, "attn.in_proj_weight");
-  EXPECT_EQ(graph.unanalysed()[1].weight_path, "attn.out_proj.weight");
-  for (const UnanalysedWeight& weight : graph.unanalysed()) {
-    EXPECT_EQ(weight.reason,
-              "used by aten::_native_multi_head_attention, not by a linear or conv call");
+  ASSERT_EQ(graph.unanalysed().size(), 1u);
+  EXPECT_EQ(graph.unanalysed()[0].weight_path, "proj.weight");
+  EXPECT_EQ(graph.unanalysed()[0].reason, "used by aten::einsum, not by a linear or conv call");
+}
+
+// A MultiheadAttention traced on its fast path is one aten::_native_multi_head_attention;
+// taken apart, both projections are layers, called once each, and the in projection's
+// output is observed after its bias, as a Linear's is.
+TEST(LayerGraphTest, AFusedAttentionsProjectionsAreLayers) {
+  const LayerGraph graph =
+      LayerGraph::Build(Model::Load(FixturePath("attention_fast_path_traced.pt")));
+  ASSERT_EQ(graph.layers().size(), 3u);
+  EXPECT_EQ(graph.layers()[0].weight_path, "attn.in_proj_weight");
+  EXPECT_EQ(graph.layers()[1].weight_path, "attn.out_proj.weight");
+  EXPECT_EQ(graph.layers()[2].weight_path, "fc.weight");
+  for (const LayerDescription& layer : graph.layers()) {
+    EXPECT_EQ(layer.call_sites.size(), 1u) << layer.fqn;
   }
+  EXPECT_TRUE(graph.unanalysed().empty());
 }
 
 TEST(LayerGraphTest, NoFusionObservesRawOutputs) {

@@ -1,0 +1,31 @@
+// Private to the TorchScript front-end: PyTorch's fused nn.MultiheadAttention inference kernel
+// (aten::_native_multi_head_attention, which a model traced for inference records instead of
+// its projections) taken apart into the ATen kernels it runs, so that the in and out
+// projections are calls the layer finder sees and observers can read.
+#ifndef QREPORT_SRC_TORCHSCRIPT_GRAPH_ATTENTION_KERNELS_H_
+#define QREPORT_SRC_TORCHSCRIPT_GRAPH_ATTENTION_KERNELS_H_
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <memory>
+
+namespace qreport::torchscript::internal {
+
+// Replaces every self-attention call of aten::_native_multi_head_attention in `graph` (query,
+// key and value the same value, as nn.MultiheadAttention's fast path requires) by the
+// kernels ATen's CPU implementation runs, in its order: the packed q/k/v product, its bias,
+// _transform_bias_rescale_qkv, the batched products, the (masked) softmax in place, the
+// context written over q, and the output projection. The in projection is an aten::linear on
+// the module's in_proj_weight without bias, followed by the add of in_proj_bias, which the
+// layer finder takes as the Linear's output (see SeparateBiasAdd); the out projection is an
+// aten::linear on out_proj's weight and bias. Outputs are bit for bit the fused op's, the
+// attention weights included (tested on LibTorch 1.13 and 2.13, with and without masks).
+//
+// Left fused, and so listed as not analysed: calls whose query, key and value differ, and
+// calls whose need_weights is not a constant while their weights output is used. Returns how
+// many calls were replaced.
+int UnfuseMultiHeadAttention(const std::shared_ptr<torch::jit::Graph>& graph);
+
+}  // namespace qreport::torchscript::internal
+
+#endif  // QREPORT_SRC_TORCHSCRIPT_GRAPH_ATTENTION_KERNELS_H_
