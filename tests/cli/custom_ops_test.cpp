@@ -1,11 +1,15 @@
-// Archives that call custom ops: a library given with --ops-library, and torchvision's found
-// beside LibTorch without it.
+// Archives that call custom ops: a library given with --ops-library, torchvision's found
+// beside LibTorch without it, and torchvision's scripted detection models end to end.
 #include <glob.h>
 
+#include <filesystem>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli_support.h"
 
@@ -100,6 +104,79 @@ TEST(CustomOpsTest, TheLibraryGivenWins) {
   ASSERT_EQ(analyze.exit_code, 0) << analyze.err;
   EXPECT_THAT(analyze.out, HasSubstr("score"));
 }
+
+// torchvision's scripted detection models: forward(images: List[Tensor], targets=None)
+// returning (losses, detections), calling torchvision::nms.
+class DetectionModelTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string Model() const { return Fixture(GetParam() + ".pt"); }
+
+  // The Linear/Conv modules forward hooks saw called in Python (export_models.py).
+  std::set<std::string> CalledLayers() const {
+    const auto expected = nlohmann::json::parse(ReadFile(Fixture(GetParam() + ".expected.json")));
+    std::set<std::string> called;
+    for (const auto& layer : expected["layers"]) {
+      if (layer["call_sites"].is_number() && layer["call_sites"].get<int>() > 0) {
+        called.insert(layer["fqn"].get<std::string>());
+      }
+    }
+    return called;
+  }
+
+  // --input-shape for the example images: the batch the model's list of images is split from.
+  std::string InputShape() const {
+    const auto expected = nlohmann::json::parse(ReadFile(Fixture(GetParam() + ".expected.json")));
+    const auto& input = expected["inputs"].at(0);
+    EXPECT_TRUE(input.value("list", false)) << "the example input should be a list of images";
+    std::string shape;
+    for (const auto& size : input["shape"]) {
+      shape += (shape.empty() ? "" : ",") + std::to_string(size.get<int64_t>());
+    }
+    return shape;
+  }
+};
+
+TEST_P(DetectionModelTest, InspectNamesEveryLayerForwardCalls) {
+  const std::string library = TorchvisionOpsLibrary();
+  QREPORT_REQUIRE_TORCHVISION_OPS(library);
+  const CliRun run = Qreport("inspect --json -q " + Quoted(Model()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto json = nlohmann::json::parse(run.out);
+  std::set<std::string> found;
+  for (const auto& layer : json["layers"]) found.insert(layer["fqn"].get<std::string>());
+  const std::set<std::string> called = CalledLayers();
+  EXPECT_GT(called.size(), 50u);
+  EXPECT_EQ(found, called);
+  EXPECT_EQ(json.value("not_analysed", nlohmann::json::array()).size(), 0u) << json["not_analysed"];
+}
+
+TEST_P(DetectionModelTest, AnalyzeRunsToAReportWithTheLibraryFoundOrGiven) {
+  const std::string library = TorchvisionOpsLibrary();
+  QREPORT_REQUIRE_TORCHVISION_OPS(library);
+  const std::set<std::string> called = CalledLayers();
+  for (const std::string& option : std::vector<std::string>{"", " --ops-library " + library}) {
+    SCOPED_TRACE(option.empty() ? "found" : "given");
+    const std::string dir = ScratchDir("detection_" + GetParam()) + "/out";
+    const CliRun run = Qreport("analyze " + Quoted(Model()) + option + " --input-shape " +
+                               InputShape() + " --batches 1 --out " + dir);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.err.find("found beside this LibTorch") != std::string::npos, option.empty())
+        << run.err;
+    ASSERT_TRUE(std::filesystem::exists(dir + "/report.json"));
+    const auto report = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+    EXPECT_EQ(report["batches"], 1);
+    std::set<std::string> reported;
+    for (const auto& [fqn, findings] : report["per_channel_detector"].items()) {
+      reported.insert(fqn);
+    }
+    EXPECT_EQ(reported, called);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, DetectionModelTest,
+                         ::testing::Values("ssdlite320_mobilenet_v3_large",
+                                           "fasterrcnn_mobilenet_v3_large_320_fpn"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace qreport::cli_testing
