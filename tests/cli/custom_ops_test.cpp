@@ -40,11 +40,13 @@ std::string TorchvisionOpsLibrary() { return FirstMatch(QREPORT_TORCHVISION_OPS_
 #define QREPORT_REQUIRE_TORCHVISION_OPS(library) \
   ASSERT_FALSE((library).empty()) << "python3-torchvision is a test dependency of this build"
 #else
-#define QREPORT_REQUIRE_TORCHVISION_OPS(library)                                    \
-  if ((library).empty())                                                            \
-  GTEST_SKIP() << "no torchvision is built for this build's LibTorch (looked for '" \
-               << QREPORT_TORCHVISION_OPS_GLOB                                      \
-               << "'), so archives calling torchvision's ops cannot run here"
+#define QREPORT_REQUIRE_TORCHVISION_OPS(library)                                                \
+  if ((library).empty())                                                                        \
+  GTEST_SKIP() << "no torchvision is built for this build's LibTorch ("                         \
+               << (std::string(QREPORT_TORCHVISION_OPS_GLOB).empty()                            \
+                       ? std::string("its LibTorch is in no layout with a known place for one") \
+                       : "nothing matches " + std::string(QREPORT_TORCHVISION_OPS_GLOB))        \
+               << "), so archives calling torchvision's ops cannot run here"
 #endif
 
 std::string Quoted(const std::string& path) { return "'" + path + "'"; }
