@@ -69,8 +69,7 @@ void RunAnalyze(const AnalyzeOptions& options) {
                 "give either calibration data or --state, not both");
   // Found now, not after calibrating every batch.
   if (!options.out_dir.empty()) CheckOutputFiles(options.out_dir, kOutFiles);
-  LoadOpsLibraries(options.ops_libraries);
-  const auto model = torchscript::Model::Load(options.model_path);
+  const auto model = LoadModel(options.model_path, options.ops_libraries, options.quiet);
   torchscript::ModelReportOptions report_options;
   report_options.graph.fusion = !options.no_fusion;
   if (!options.qconfig_path.empty()) {

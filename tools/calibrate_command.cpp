@@ -111,8 +111,7 @@ void RunCalibrate(const CalibrateOptions& options) {
   if (!options.shard.empty()) shard = torchscript::ParseShard(options.shard);
   ApplyHeapPolicy(HeapPolicyOf(options.data));
   const int threads = UseThreads(options.data);
-  LoadOpsLibraries(options.ops_libraries);
-  const auto model = torchscript::Model::Load(options.model_path);
+  const auto model = LoadModel(options.model_path, options.ops_libraries, options.quiet);
   auto data = MakeData(options.data, model, "calibrate");
   if (shard) data = torchscript::Shard(std::move(data), shard->first, shard->second);
   // The detectors decide what is observed, so 'qreport analyze --state' can report from the

@@ -53,7 +53,8 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
                       "of them (sorted by name), or ARCHIVE.pt:ATTR (a TorchScript module's "
                       "attribute: a tensor, or a list of batches of tensors). Floating arrays "
                       "become float32, integer arrays int64 (see --input-dtype for images "
-                      "stored as uint8)")
+                      "stored as uint8). An input forward takes as List[Tensor] is split along "
+                      "dimension 0: [N,C,H,W] becomes N images")
           ->type_name("FILE|DIR|ARCHIVE.pt:ATTR...");
   cmd->add_option("--batch-size", selection.batch_size,
                   "Split each data file along dimension 0 into batches of N rows (the last may "
@@ -74,7 +75,9 @@ void AddDataOptions(CLI::App* cmd, DataSelection& selection) {
       ->type_name("FACTOR");
   auto* shape = cmd->add_option("--input-shape", selection.input_shapes,
                                 "Synthetic data of this shape instead (repeat for several "
-                                "inputs), e.g. --input-shape 8,3,224,224")
+                                "inputs), e.g. --input-shape 8,3,224,224. An input forward "
+                                "takes as List[Tensor] (detection models' images) gets the "
+                                "batch split along dimension 0: 2,3,320,320 is two images")
                     ->type_name("N,C,...");
   data->excludes(shape);
   cmd->add_option("--batches", selection.batches, "Number of synthetic batches")
@@ -123,6 +126,7 @@ std::unique_ptr<torchscript::CalibrationData> MakeData(const DataSelection& sele
     return torchscript::FileData(selection.data, files);
   }
   torchscript::SyntheticOptions synthetic;
+  synthetic.arguments = torchscript::ForwardArguments(model.module());
   for (const std::string& shape : selection.input_shapes) {
     synthetic.input_shapes.push_back(torchscript::ParseShape(shape));
   }

@@ -38,8 +38,7 @@ CLI::App* AddInspectCommand(CLI::App& app, InspectOptions& options) {
 }
 
 void RunInspect(const InspectOptions& options) {
-  LoadOpsLibraries(options.ops_libraries);
-  const auto model = torchscript::Model::Load(options.model_path);
+  const auto model = LoadModel(options.model_path, options.ops_libraries, options.quiet);
   torchscript::LayerGraphOptions graph_options;
   graph_options.fusion = !options.no_fusion;
   const auto graph = torchscript::LayerGraph::Build(model, graph_options);

@@ -13,7 +13,7 @@ struct InspectOptions {
   std::string model_path;
   bool json = false;
   bool no_fusion = false;
-  bool quiet = false;  // accepted as on every subcommand; inspect draws no progress line
+  bool quiet = false;  // no progress line to draw; hides the note on an ops library found
   std::vector<std::string> ops_libraries;  // --ops-library, loaded before the model
 };
 

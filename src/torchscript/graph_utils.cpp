@@ -90,7 +90,9 @@ std::optional<torch::jit::Module> SubmoduleAt(const torch::jit::Module& root,
   for (const std::string& name : SplitPath(fqn)) {
     if (!module.hasattr(name)) return std::nullopt;
     c10::IValue child = module.attr(name);
-    if (!child.isObject()) return std::nullopt;
+    // Objects of TorchScript classes that are not modules (torchvision's BoxCoder) hold no
+    // parameters, and ClassType asserts when asked about parameter slots of one.
+    if (!child.isObject() || !child.toObject()->type()->is_module()) return std::nullopt;
     module = torch::jit::Module(child.toObject());
   }
   return module;

@@ -1,6 +1,4 @@
 // `qreport analyze`: the report on stdout, the output files, and its errors.
-#include <glob.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -24,19 +22,6 @@ const char* const kOutputs[] = {"report.json", "qconfig_mapping.json", "qconfig_
                                 "equalization_mapping.json"};
 
 nlohmann::json ReadJson(const std::string& path) { return nlohmann::json::parse(ReadFile(path)); }
-
-#ifdef QREPORT_SYSTEM_LIBTORCH
-// The first path matching a glob pattern, or "".
-std::string FirstMatch(const std::string& pattern) {
-  glob_t found{};
-  std::string first;
-  if (::glob(pattern.c_str(), 0, nullptr, &found) == 0 && found.gl_pathc > 0) {
-    first = found.gl_pathv[0];
-  }
-  ::globfree(&found);
-  return first;
-}
-#endif
 
 // A weight read by an op that is no linear or conv call: the report, report.json and inspect
 // name it with the op (the run still succeeds on the layer it can analyse).
@@ -69,36 +54,6 @@ TEST(CliAnalyzeTest, ATracedAttentionFastPathIsAnalysed) {
   const std::string text = report.dump();
   EXPECT_THAT(text, HasSubstr("\"attn.out_proj\""));
   EXPECT_THAT(text, HasSubstr("\"attn\""));
-}
-
-// An archive calling torchvision::nms loads once torchvision's ops library is given with
-// --ops-library; without it, the error names the op and the option.
-TEST(CliAnalyzeTest, CustomOpsLoadFromTheLibraryGiven) {
-  const std::string model = Fixture("calls_nms.pt");
-  const CliRun missing = Qreport("inspect '" + model + "'");
-  EXPECT_EQ(missing.exit_code, 2) << missing.err;
-  EXPECT_THAT(missing.err, HasSubstr("the model calls torchvision::nms"));
-  EXPECT_THAT(missing.err, HasSubstr("--ops-library PATH"));
-  const CliRun bad = Qreport("analyze --ops-library /etc/hostname '" + model +
-                             "' -q --input-shape 16,4 --batches 1");
-  EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_THAT(bad.err, HasSubstr("/etc/hostname: cannot load it as an ops library"));
-#ifdef QREPORT_SYSTEM_LIBTORCH
-  // Debian's python3-torchvision is built for Debian's LibTorch, the one this build runs on.
-  const std::string library = FirstMatch("/usr/lib/python3/dist-packages/torchvision/_C*.so");
-  ASSERT_FALSE(library.empty()) << "python3-torchvision is a test dependency";
-  const CliRun inspect = Qreport("inspect --ops-library " + library + " '" + model + "'");
-  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
-  EXPECT_THAT(inspect.out, HasSubstr("score"));
-  const std::string state = ScratchDir("ops_library") + "/nms.qstate";
-  const CliRun calibrate = Qreport("calibrate '" + model + "' --ops-library " + library +
-                                   " -q --input-shape 16,4 --batches 2 --state " + state);
-  ASSERT_EQ(calibrate.exit_code, 0) << calibrate.err;
-  const CliRun analyze = Qreport("analyze '" + model + "' --ops-library " + library +
-                                 " --ops-library " + library + " -q --state " + state);
-  ASSERT_EQ(analyze.exit_code, 0) << analyze.err;
-  EXPECT_THAT(analyze.out, HasSubstr("score"));
-#endif
 }
 
 TEST(CliAnalyzeTest, ReportsAllFourDetectorsAndWritesTheOutputs) {

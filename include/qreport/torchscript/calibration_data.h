@@ -7,7 +7,8 @@
 //   auto data = qreport::torchscript::FileData({"calib/", "extra.npz", "c.pt:inputs"}, options);
 //   while (auto batch = data->Next()) prepared.Forward(std::move(*batch));
 //
-// Each batch is forward's argument list (one tensor per model input). What FileData reads:
+// Each batch is forward's argument list (one tensor, or list of tensors, per model input).
+// What FileData reads:
 //  - FILE.npy: one array, one input of one batch.
 //  - FILE.npz: one array per input. When an entry is named like one of forward's arguments
 //    (np.savez(path, x=..., y=...) for forward(self, x, y)) the entries are matched by name,
@@ -25,6 +26,16 @@
 // Tensor or tuple) is split along dimension 0 into batches of N rows (the last may be
 // smaller); all its arrays must then have the same leading dimension. A container's list
 // is already a list of batches and is not split.
+//
+// List[Tensor] arguments (torchvision's detection models take `images: List[Tensor]`, one
+// [C, H, W] tensor per image): when DataOptions::arguments or SyntheticOptions::arguments are
+// given, a tensor for such an argument is a batch that is split along dimension 0, so
+// [N, C, H, W] (from a file, after any batch_size split, or an input shape) becomes a list of
+// N tensors [C, H, W]:
+//   SyntheticOptions options;
+//   options.input_shapes = {{2, 3, 320, 320}};          // two 3x320x320 images a batch
+//   options.arguments = ForwardArguments(model.module());
+// Images of different sizes cannot be given this way: they do not stack into one array.
 //
 // Element types (DTypes::kModelDefaults): floating-point inputs (float16, float64, ...)
 // become float32, integer inputs (int8...int64, uint8) become int64 (embedding indices),
@@ -79,7 +90,8 @@ struct DataOptions {
   int64_t batch_size = 0;
   // forward's arguments (ForwardArguments(model.module())). When given, .npz entries are
   // matched by name where they can be, missing optional arguments get their defaults, and
-  // every batch's input count is checked against them. Empty: inputs are passed in order,
+  // every batch's input count is checked against them, and the inputs of List[Tensor]
+  // arguments are split into lists (see the top). Empty: inputs are passed in order,
   // unchecked.
   std::vector<ForwardArgument> arguments;
   enum class DTypes {
@@ -106,6 +118,9 @@ std::unique_ptr<CalibrationData> FileData(const std::vector<std::string>& entrie
 
 struct SyntheticOptions {
   std::vector<std::vector<int64_t>> input_shapes;  // one shape per model input
+  // forward's arguments (ForwardArguments(model.module())), optional: when given, the input
+  // of a List[Tensor] argument is split along dimension 0 into a list (see the top).
+  std::vector<ForwardArgument> arguments;
   int64_t batches = 8;
   uint64_t seed = 0;
   enum class Distribution { kNormal, kUniform } distribution = Distribution::kNormal;

@@ -26,10 +26,18 @@ void LoadOpsLibrary(const std::string& path);
 class Model {
  public:
   // Loads the archive at `path` onto the CPU.
+  // When the archive calls torchvision's ops (torchvision::nms in its detection models) and
+  // no library loaded so far registers them, Load looks for the ops library of a torchvision
+  // built for the running LibTorch, beside it: for a torch wheel
+  // (.../site-packages/torch/lib/libtorch_cpu.so) .../site-packages/torchvision/_C*.so, for
+  // Debian's LibTorch python3-torchvision's /usr/lib/python3/dist-packages/torchvision/_C*.so.
+  // It loads the first that loads, as LoadOpsLibrary would, and says which in
+  // found_ops_library(). A library loaded before (LoadOpsLibrary) is always used first.
   // Throws qreport::Error: kIo when the file cannot be found or read, kBadModel when it is
   // not a loadable TorchScript module with a `forward` method, or when it calls an op of a
-  // namespace no loaded library registers (the message names the op and LoadOpsLibrary's
-  // option, --ops-library).
+  // namespace no loaded library registers (the message names the op, its namespace,
+  // LoadOpsLibrary's option, --ops-library, and for torchvision's ops which libraries were
+  // tried and why they did not load).
   static Model Load(const std::string& path);
 
   // The path the model was loaded from, as given.
@@ -42,13 +50,22 @@ class Model {
   // calibration states.
   const std::string& fingerprint() const { return fingerprint_; }
 
+  // The ops library Load found and loaded itself for this archive (see Load); "" when it
+  // loaded none (the archive needed none, or one loaded before registered its ops).
+  const std::string& found_ops_library() const { return found_ops_library_; }
+
  private:
-  Model(std::string path, torch::jit::Module module, std::string fingerprint)
-      : path_(std::move(path)), module_(std::move(module)), fingerprint_(std::move(fingerprint)) {}
+  Model(std::string path, torch::jit::Module module, std::string fingerprint,
+        std::string found_ops_library)
+      : path_(std::move(path)),
+        module_(std::move(module)),
+        fingerprint_(std::move(fingerprint)),
+        found_ops_library_(std::move(found_ops_library)) {}
 
   std::string path_;
   torch::jit::Module module_;
   std::string fingerprint_;
+  std::string found_ops_library_;
 };
 
 }  // namespace qreport::torchscript

@@ -19,13 +19,18 @@ int64_t ResumeFrom(const std::string& path, ObserverBank& bank) {
   return saved.batches();
 }
 
-// Integer tensors where a float model wanted floats are the usual fault of images saved as
-// uint8, which become int64 (indices) by default.
+// Integer tensors (alone or in a list of images) where a float model wanted floats are the
+// usual fault of images saved as uint8, which become int64 (indices) by default.
 bool HasIntegerTensor(const std::vector<c10::IValue>& inputs) {
-  return std::any_of(inputs.begin(), inputs.end(), [](const c10::IValue& input) {
-    if (!input.isTensor()) return false;
-    const at::Tensor& t = input.toTensor();
+  const auto is_integer = [](const at::Tensor& t) {
     return !t.is_floating_point() && !t.is_complex() && t.scalar_type() != at::kBool;
+  };
+  return std::any_of(inputs.begin(), inputs.end(), [&](const c10::IValue& input) {
+    if (input.isTensor()) return is_integer(input.toTensor());
+    if (!input.isTensorList()) return false;
+    const c10::List<at::Tensor> list = input.toTensorList();
+    return std::any_of(list.begin(), list.end(),
+                       [&](const at::Tensor& t) { return is_integer(t); });
   });
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "data/data_batch.h"
 #include "data/data_sources.h"
 #include "graph_utils.h"
 #include "qreport/core/error.h"
@@ -98,7 +99,11 @@ class Synthetic : public CalibrationData {
                         fmt::join(shape, ","), internal::ByteSize(*Float32Bytes(shape)));
       }
       inputs.emplace_back(std::move(t));
-      shapes += fmt::format("{}{} (float32 [{}])", i == 0 ? "" : ", ", i, fmt::join(shape, ","));
+    }
+    internal::SplitListArguments(inputs, options_.arguments,
+                                 fmt::format("synthetic batch {}", produced_));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      shapes += fmt::format("{}{}{}", i == 0 ? "" : ", ", i, internal::InputSummary(inputs[i]));
     }
     description_ = fmt::format("synthetic batch {}: {} {}", produced_,
                                inputs.size() == 1 ? "input" : "inputs", shapes);

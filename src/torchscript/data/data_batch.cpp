@@ -65,18 +65,48 @@ std::string Describe(const std::string& origin, const std::vector<std::string>& 
   std::string items;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (i > 0) items += ", ";
-    items += labels[i];
-    if (inputs[i].isTensor()) {
-      const at::Tensor& t = inputs[i].toTensor();
-      items += fmt::format(" ({} {})", DTypeName(t), ShapeText(t));
-    } else {
-      items += " (default)";
-    }
+    items += labels[i] + InputSummary(inputs[i]);
   }
   return fmt::format("{}: {} {}", origin, inputs.size() == 1 ? "input" : "inputs", items);
 }
 
 }  // namespace
+
+bool IsTensorList(const ForwardArgument& argument) { return argument.type == "List[Tensor]"; }
+
+void SplitListArguments(std::vector<c10::IValue>& inputs,
+                        const std::vector<ForwardArgument>& arguments, const std::string& origin) {
+  for (size_t i = 0; i < inputs.size() && i < arguments.size(); ++i) {
+    if (!IsTensorList(arguments[i]) || !inputs[i].isTensor()) continue;
+    const at::Tensor batch = inputs[i].toTensor();
+    QREPORT_CHECK_KIND(batch.dim() > 0, ErrorKind::kBadData,
+                       "{}: input '{}' is a scalar (0-d), but forward takes {} as a {}: give a "
+                       "batch [N, ...] to be split along dimension 0 into N tensors",
+                       origin, arguments[i].name, arguments[i].name, arguments[i].type);
+    inputs[i] = c10::List<at::Tensor>(at::unbind(batch, 0));
+  }
+}
+
+std::string InputSummary(const c10::IValue& input) {
+  if (input.isTensor()) {
+    const at::Tensor& t = input.toTensor();
+    return fmt::format(" ({} {})", DTypeName(t), ShapeText(t));
+  }
+  if (input.isTensorList()) {
+    const c10::List<at::Tensor> list = input.toTensorList();
+    if (list.empty()) return " (empty list)";
+    const at::Tensor first = list.get(0);
+    bool alike = true;
+    for (size_t i = 1; i < list.size(); ++i) {
+      const at::Tensor t = list.get(i);
+      alike = alike && t.scalar_type() == first.scalar_type() && t.sizes() == first.sizes();
+    }
+    return alike
+               ? fmt::format(" (list of {} {} {})", list.size(), DTypeName(first), ShapeText(first))
+               : fmt::format(" (list of {} tensors)", list.size());
+  }
+  return " (default)";
+}
 
 void CheckNotEmpty(const RawBatch& batch) {
   QREPORT_CHECK_KIND(!batch.tensors.empty(), ErrorKind::kBadData, "{}: holds no arrays",
@@ -163,6 +193,7 @@ ArrangedBatch Arrange(RawBatch batch, const DataOptions& options) {
       labels.push_back(i < arguments.size() ? "'" + arguments[i].name + "'" : std::to_string(i));
     }
   }
+  SplitListArguments(inputs, arguments, batch.origin);
   std::string description = Describe(batch.origin, labels, inputs);
   return {std::move(inputs), std::move(description)};
 }

@@ -33,9 +33,26 @@ struct ArrangedBatch {
   std::string description;  // "calib/b3.npz: inputs 'x' (float32 [8,3]), 'y' (int64 [8])"
 };
 
+// Whether forward's argument takes a list of tensors (torchvision's detection models'
+// `images: List[Tensor]`).
+bool IsTensorList(const ForwardArgument& argument);
+
+// Gives every argument of `arguments` that takes a List[Tensor] the list of its input's slices
+// along dimension 0: a batch [N, C, H, W] becomes N images [C, H, W]. `inputs` are in the
+// order of `arguments`; inputs that are not tensors are left alone. Throws Error(kBadData)
+// naming `origin` and the argument when such an input is 0-d.
+void SplitListArguments(std::vector<c10::IValue>& inputs,
+                        const std::vector<ForwardArgument>& arguments, const std::string& origin);
+
+// " (float32 [8,3])" for a tensor, " (list of 8 float32 [3,32,32])" for a list of tensors
+// of one type and shape, " (default)" for anything else: what a batch's input is, for
+// descriptions.
+std::string InputSummary(const c10::IValue& input);
+
 // Matches `batch` to options.arguments (see DataOptions) and converts dtypes. Throws
 // Error(kBadData) naming the origin, the count and forward's arguments when the inputs do not
 // fit: too few or too many, an entry that names no argument, an argument missing by name.
+// Inputs of List[Tensor] arguments are split as SplitListArguments says.
 ArrangedBatch Arrange(RawBatch batch, const DataOptions& options);
 
 }  // namespace qreport::torchscript::internal

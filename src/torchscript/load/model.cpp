@@ -1,7 +1,5 @@
 #include "qreport/torchscript/model.h"
 
-#include <dlfcn.h>
-#include <glob.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,8 +10,11 @@
 #include <optional>
 #include <vector>
 
+#include <fmt/ranges.h>
+
 #include "graph_utils.h"
 #include "load/archive_format.h"
+#include "load/ops_library.h"
 #include "qreport/core/error.h"
 
 namespace qreport::torchscript {
@@ -72,9 +73,15 @@ bool IsLibTorchNamespace(const std::string& ns) {
   return std::any_of(std::begin(kOwn), std::end(kOwn), [&](const char* own) { return ns == own; });
 }
 
-// "Unknown builtin op: torchvision::nms." with a namespace no loaded library registers: the
-// error says which op, and how to give qreport the library that registers it.
-std::optional<Error> CustomOpError(const std::string& path, const std::string& message) {
+// An op of a namespace no loaded library registers ("torchvision::nms").
+struct UnknownOp {
+  std::string op;
+  std::string ns;
+};
+
+// From LibTorch's "Unknown builtin op: torchvision::nms." ; nullopt for other failures and
+// for LibTorch's own namespaces.
+std::optional<UnknownOp> FindUnknownCustomOp(const std::string& message) {
   const std::string marker = "Unknown builtin op: ";
   const auto at = message.find(marker);
   if (at == std::string::npos) return std::nullopt;
@@ -83,36 +90,89 @@ std::optional<Error> CustomOpError(const std::string& path, const std::string& m
   while (!op.empty() && op.back() == '.') op.pop_back();
   const auto colons = op.find("::");
   if (colons == std::string::npos) return std::nullopt;
-  const std::string ns = op.substr(0, colons);
+  std::string ns = op.substr(0, colons);
   if (IsLibTorchNamespace(ns)) return std::nullopt;
+  return UnknownOp{std::move(op), std::move(ns)};
+}
+
+// What qreport did to find torchvision's ops library itself, for the error that follows.
+std::string SearchSummary(const internal::OpsLibrarySearch& search) {
+  if (!search.loaded.empty()) {
+    return fmt::format(
+        "qreport loaded {}, found beside this LibTorch ({}), but it does not register this op",
+        search.loaded, search.libtorch);
+  }
+  if (search.libtorch.empty()) {
+    return "qreport could not tell where this LibTorch is loaded from, so it looked for none";
+  }
+  if (search.tried.empty()) {
+    return fmt::format("this LibTorch ({}) is in no layout qreport knows a torchvision for",
+                       search.libtorch);
+  }
+  return fmt::format("qreport looked beside this LibTorch ({}) and tried: {}", search.libtorch,
+                     fmt::join(search.tried, "; "));
+}
+
+// The error for an archive calling `unknown`: which op, and how to give qreport the library
+// that registers it; for torchvision's, where qreport looked for it itself (`search`).
+Error CustomOpError(const std::string& path, const UnknownOp& unknown,
+                    const internal::OpsLibrarySearch* search) {
   std::string hint;
-  if (ns == "torchvision") {
+  if (unknown.ns == "torchvision") {
     hint = "; torchvision's is the _C*.so inside a torchvision package built for this LibTorch";
-    glob_t found{};
-    if (::glob("/usr/lib/python3/dist-packages/torchvision/_C*.so", 0, nullptr, &found) == 0 &&
-        found.gl_pathc > 0) {
-      hint += fmt::format(" (Debian's python3-torchvision, for Debian's LibTorch: {})",
-                          found.gl_pathv[0]);
-    }
-    ::globfree(&found);
+    if (search != nullptr) hint += " (" + SearchSummary(*search) + ")";
   }
   return MakeError(ErrorKind::kBadModel,
                    "{}: the model calls {}, and no library loaded into qreport registers the "
                    "'{}' ops: load the one that does with --ops-library PATH{}",
-                   path, op, ns, hint);
+                   path, unknown.op, unknown.ns, hint);
+}
+
+// Why torch::jit::load failed, as LibTorch said it.
+struct LoadFailure {
+  std::string message;
+  bool from_torch = false;  // a c10::Error, LibTorch's own
+};
+
+// Loads the archive into `module`; the failure, if any.
+std::optional<LoadFailure> TryLoad(const std::string& path, torch::jit::Module& module) {
+  try {
+    module = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {
+    return LoadFailure{internal::ConciseTorchError(e), true};
+  } catch (const std::exception& e) {
+    return LoadFailure{internal::ConciseTorchError(e), false};
+  }
+  return std::nullopt;
+}
+
+Error LoadError(const std::string& path, const LoadFailure& failure,
+                const internal::OpsLibrarySearch* search) {
+  if (auto unknown = FindUnknownCustomOp(failure.message)) {
+    return CustomOpError(path, *unknown, search);
+  }
+  const std::string& message = failure.message;
+  if (failure.from_torch &&
+      (Contains(message, "Unknown builtin op") || Contains(message, "Unknown type name") ||
+       Contains(message, "version"))) {
+    return MakeError(ErrorKind::kBadModel,
+                     "{}: the model uses operators or types this LibTorch (1.13) does not know; "
+                     "it was probably saved by a newer PyTorch: {}",
+                     path, message);
+  }
+  return MakeError(ErrorKind::kBadModel, "{}: cannot load the TorchScript archive: {}", path,
+                   message);
 }
 
 }  // namespace
 
 void LoadOpsLibrary(const std::string& path) {
-  // RTLD_GLOBAL, as torch.ops.load_library does: the library's ops refer to LibTorch's symbols
-  // and register themselves in its dispatcher when their static initialisers run.
-  if (::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
-    const char* reason = ::dlerror();
+  const std::string reason = internal::OpenOpsLibrary(path);
+  if (!reason.empty()) {
     throw MakeError(ErrorKind::kIo,
                     "{}: cannot load it as an ops library: {} (it must be a shared library built "
                     "for the LibTorch qreport runs on)",
-                    path, reason != nullptr ? reason : "unknown error");
+                    path, reason);
   }
 }
 
@@ -121,25 +181,17 @@ Model Model::Load(const std::string& path) {
   internal::CheckTorchScriptArchive(path, kModelArchive);
 
   torch::jit::Module module;
-  try {
-    module = torch::jit::load(path, torch::kCPU);
-  } catch (const c10::Error& e) {
-    const std::string message = internal::ConciseTorchError(e);
-    if (auto error = CustomOpError(path, message)) throw *error;
-    if (Contains(message, "Unknown builtin op") || Contains(message, "Unknown type name") ||
-        Contains(message, "version")) {
-      throw MakeError(ErrorKind::kBadModel,
-                      "{}: the model uses operators or types this LibTorch (1.13) does not know; "
-                      "it was probably saved by a newer PyTorch: {}",
-                      path, message);
+  std::string found_ops_library;
+  if (auto failure = TryLoad(path, module)) {
+    const auto unknown = FindUnknownCustomOp(failure->message);
+    if (!unknown || unknown->ns != "torchvision") throw LoadError(path, *failure, nullptr);
+    // No library given registers torchvision's ops: look for the one built for this LibTorch.
+    const internal::OpsLibrarySearch search = internal::LoadTorchvisionOps();
+    if (search.loaded.empty()) throw LoadError(path, *failure, &search);
+    if (auto again = TryLoad(path, module)) {
+      throw LoadError(path, *again, &search);
     }
-    throw MakeError(ErrorKind::kBadModel, "{}: cannot load the TorchScript archive: {}", path,
-                    message);
-  } catch (const std::exception& e) {
-    const std::string message = internal::ConciseTorchError(e);
-    if (auto error = CustomOpError(path, message)) throw *error;
-    throw MakeError(ErrorKind::kBadModel, "{}: cannot load the TorchScript archive: {}", path,
-                    message);
+    found_ops_library = search.loaded;
   }
 
   if (!module.find_method("forward")) {
@@ -153,7 +205,7 @@ Model Model::Load(const std::string& path) {
                     "through forward",
                     path, methods.empty() ? "no methods" : methods);
   }
-  return Model(path, std::move(module), Fingerprint(path));
+  return Model(path, std::move(module), Fingerprint(path), std::move(found_ops_library));
 }
 
 }  // namespace qreport::torchscript

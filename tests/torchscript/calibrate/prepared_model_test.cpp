@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "qreport/core/error.h"
+#include "qreport/torchscript/calibrate.h"
+#include "qreport/torchscript/calibration_data.h"
 #include "testing/json_near.h"
 #include "torchscript/fixtures.h"
 
@@ -107,6 +109,38 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, PreparedModelFixtureTest,
                          [](const auto& info) { return info.param; });
 
 // The observer before the first layer sees exactly the model's input.
+// forward(images: List[Tensor]) -> (dict, list of dicts, None), the shape of torchvision's
+// detection models: each image of a batch passes every layer, and calibration takes whatever
+// structure forward returns.
+TEST(PreparedModelTest, ListsOfImagesInStructuredOutputsOut) {
+  const Model model = Model::Load(FixturePath("image_list.pt"));
+  PreparedModel prepared = PreparedModel::Prepare(model, {});
+  SyntheticOptions options;
+  options.input_shapes = {{3, 3, 8, 8}};
+  options.batches = 2;
+  options.arguments = ForwardArguments(model.module());
+  auto data = SyntheticData(options);
+  EXPECT_EQ(Calibrate(prepared, *data, {}).total(), 2);
+  EXPECT_EQ(prepared.bank().batches(), 2);
+  ASSERT_EQ(prepared.layers().size(), 2u);
+  ASSERT_GT(prepared.bank().size(), 0u);
+  for (size_t slot = 0; slot < prepared.bank().size(); ++slot) {
+    // Three images a batch, each through conv and fc once.
+    EXPECT_EQ(prepared.bank().state(slot).num_batches(), 6) << ToString(prepared.bank().key(slot));
+  }
+
+  auto batch = SyntheticData(options)->Next();
+  ASSERT_TRUE(batch.has_value());
+  const c10::IValue output = prepared.Forward(std::move(*batch));
+  ASSERT_TRUE(output.isTuple());
+  const auto& items = output.toTupleRef().elements();
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_TRUE(items[0].isGenericDict());
+  ASSERT_TRUE(items[1].isList());
+  EXPECT_EQ(items[1].toListRef().size(), 3u);
+  EXPECT_TRUE(items[2].isNone());
+}
+
 TEST(PreparedModelTest, PreObserverSeesTheInput) {
   const Model model = Model::Load(FixturePath("mlp.pt"));
   PreparedModel prepared = PreparedModel::Prepare(model, {});

@@ -305,5 +305,68 @@ TEST(SyntheticDataTest, DescribesEachBatch) {
   EXPECT_EQ(again->Describe(), "synthetic batch 1: inputs 0 (float32 [2,3]), 1 (float32 [4])");
 }
 
+// forward(images: List[Tensor]), as torchvision's detection models take images: a batch
+// [N, C, H, W] becomes the list of its N images, in order, whatever the data comes from.
+TEST(ListArgumentTest, FileBatchBecomesTheListOfItsImages) {
+  const DataOptions options = ForModel("image_list.pt");
+  ASSERT_EQ(options.arguments.size(), 1u);
+  EXPECT_EQ(options.arguments[0].type, "List[Tensor]");
+  const at::Tensor stored = ReadAll({Data("image_batch.npy")})[0][0].toTensor();
+  auto data = FileData({Data("image_batch.npy")}, options);
+  const auto batch = data->Next();
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_EQ(batch->size(), 1u);
+  ASSERT_TRUE((*batch)[0].isTensorList());
+  const c10::List<at::Tensor> images = (*batch)[0].toTensorList();
+  ASSERT_EQ(images.size(), 5u);
+  for (size_t i = 0; i < images.size(); ++i) {
+    EXPECT_EQ(images.get(i).sizes().vec(), (std::vector<int64_t>{3, 8, 8}));
+    EXPECT_TRUE(images.get(i).equal(stored[static_cast<int64_t>(i)])) << "image " << i;
+  }
+  EXPECT_EQ(data->Describe(),
+            Data("image_batch.npy") + ": input 'images' (list of 5 float32 [3,8,8])");
+  EXPECT_FALSE(data->Next().has_value());
+}
+
+TEST(ListArgumentTest, BatchSizeSplitsTheFileBeforeTheList) {
+  DataOptions options = ForModel("image_list.pt");
+  options.batch_size = 2;
+  std::vector<size_t> sizes;
+  for (const Batch& batch : ReadAll({Data("image_batch.npy")}, options)) {
+    ASSERT_TRUE(batch[0].isTensorList());
+    sizes.push_back(batch[0].toTensorList().size());
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
+}
+
+TEST(ListArgumentTest, SyntheticShapeBecomesAListOfImages) {
+  SyntheticOptions options;
+  options.input_shapes = {{3, 3, 8, 8}};
+  options.batches = 1;
+  options.arguments = ForwardArguments(Model::Load(FixturePath("image_list.pt")).module());
+  auto data = SyntheticData(options);
+  const auto batch = data->Next();
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_TRUE((*batch)[0].isTensorList());
+  EXPECT_EQ((*batch)[0].toTensorList().size(), 3u);
+  EXPECT_EQ(data->Describe(), "synthetic batch 1: input 0 (list of 3 float32 [3,8,8])");
+}
+
+TEST(ListArgumentTest, WithoutForwardsArgumentsTensorsStayTensors) {
+  SyntheticOptions options;
+  options.input_shapes = {{3, 3, 8, 8}};
+  options.batches = 1;
+  const auto batch = SyntheticData(options)->Next();
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_TRUE((*batch)[0].isTensor());
+}
+
+TEST(ListArgumentTest, AScalarCannotBeSplitIntoImages) {
+  const DataOptions options = ForModel("image_list.pt");
+  ExpectError([&] { ReadAll({Data("scalar.npy")}, options); }, ErrorKind::kBadData,
+              {Data("scalar.npy"), "input 'images' is a scalar (0-d)", "List[Tensor]",
+               "split along dimension 0"});
+}
+
 }  // namespace
 }  // namespace qreport::torchscript
