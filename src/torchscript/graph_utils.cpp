@@ -143,8 +143,6 @@ std::vector<Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph) {
   return nodes;
 }
 
-namespace {
-
 void TakeOrigin(const Node* from, Node* to) {
   to->setSourceRange(from->sourceRange());
   if (const auto stack = from->callstack()) to->setCallStack(*stack);
@@ -153,9 +151,7 @@ void TakeOrigin(const Node* from, Node* to) {
   }
 }
 
-}  // namespace
-
-void ReplaceWithScript(
+std::vector<Value*> ReplaceWithScript(
     Node* node, const std::string& source, const std::string& function,
     std::map<std::string, std::shared_ptr<torch::jit::CompilationUnit>>& compiled) {
   std::shared_ptr<torch::jit::CompilationUnit>& unit = compiled[source];
@@ -180,6 +176,7 @@ void ReplaceWithScript(
   }
   for (size_t i = 0; i < outputs.size(); ++i) node->output(i)->replaceAllUsesWith(outputs[i]);
   node->destroy();
+  return outputs;
 }
 
 namespace {

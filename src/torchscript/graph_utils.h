@@ -61,9 +61,14 @@ std::vector<torch::jit::Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph
 // `node`'s source range and inlined call stack, so they belong to the same module and call
 // site. The function must return what `node` returns (several outputs as one tuple). `node`
 // is destroyed.
-void ReplaceWithScript(
+// Returns the values that replace `node`'s outputs.
+std::vector<torch::jit::Value*> ReplaceWithScript(
     torch::jit::Node* node, const std::string& source, const std::string& function,
     std::map<std::string, std::shared_ptr<torch::jit::CompilationUnit>>& compiled);
+
+// Gives `to`, and the nodes in its blocks, `from`'s source range and inlined call stack: they
+// then belong to the same module and call site.
+void TakeOrigin(const torch::jit::Node* from, torch::jit::Node* to);
 
 // The line of a LibTorch error a person needs: for errors raised inside the TorchScript
 // interpreter the final "RuntimeError: ..." line, else the first line, without backtraces.

@@ -231,7 +231,7 @@ PreparedModel PreparedModel::Prepare(const Model& model, const PrepareOptions& o
   try {
     internal::SimplifyForAnalysis(graph, clone);
     unfused = internal::UnfuseEncoderLayers(graph);
-    internal::UnfuseMultiHeadAttention(graph);
+    unfused.merge(internal::UnfuseMultiHeadAttention(graph));
   } catch (const c10::Error& e) {
     throw MakeError(ErrorKind::kBadModel, "{}: cannot instrument forward: {}", model.path(),
                     internal::ConciseTorchError(e));

@@ -16,8 +16,9 @@ namespace qreport::torchscript::internal {
 // code, and our observers, would never run. Their guards test torch.is_grad_enabled():
 // answering "enabled" takes the layer-by-layer path, as training or a grad-enabled run does,
 // while calibration itself still runs without autograd. Guards in the modules named in
-// `keep_fast_path` (encoder layers whose fused kernel UnfuseEncoderLayers took apart, so
-// their fast path is observable and faster) are left to decide as they would.
+// `keep_fast_path` (encoder layers and attention modules whose fused kernels
+// UnfuseEncoderLayers and UnfuseMultiHeadAttention took apart, so their fast path is
+// observable and faster) are left to decide as they would.
 void TakeLayerByLayerPaths(const std::shared_ptr<torch::jit::Graph>& graph,
                            const std::set<std::string>& keep_fast_path);
 

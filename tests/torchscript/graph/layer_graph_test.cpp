@@ -117,7 +117,9 @@ std::vector<std::string> ComparedFixtures() {
           "clamp_chain",
           "attention_fast_path_traced",
           "wide_attention_traced",
-          "vit_b_16_traced"};
+          "vit_b_16_traced",
+          "attention_scripted",
+          "wide_attention_scripted"};
 }
 
 // Those, and the ones whose weights a layer graph cannot all analyse.
