@@ -150,7 +150,7 @@ bench: deps
 	@cmake -S . -B $(BENCH_BUILD) -G Ninja -DQREPORT_FIXTURE_PYTHON=$(PYTHON) \
 		-DQREPORT_REFERENCE_PYTHON=$(PYTHON) -DQREPORT_BUILD_BENCH=ON \
 		-DQREPORT_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target qreport_model_report_bench
+	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target qreport_model_report_bench qreport_cli
 	@$(PYTHON) bench/run_bench.py --build-dir $(BENCH_BUILD) --out bench/RESULTS.md $(BENCH_FLAGS)
 	@$(MAKE) --no-print-directory python-install
 	@$(VISION_VENV_PYTHON) bench/python_bench.py --out bench/RESULTS_PYTHON.md

@@ -28,6 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_models  # noqa: E402  (the models' shapes and batch counts)
+import zoo_bench  # noqa: E402  (models with many small layers, and start-up)
 
 TARGET_RATIO_PLAIN = 1.10    # calibration per batch / plain forward, on these models:
 TARGET_RATIO_MODELS = ("resnet18", "mobilenet_v2", "transformer", "transformer_fx")
@@ -241,7 +242,7 @@ def reference_cell(model, width, reason=True):
     return [f"reference failed: {error}" if reason else "reference failed"] + ["—"] * (width - 1)
 
 
-def render(models, args, elapsed_s):
+def render(models, args, elapsed_s, zoo=None):
     lines = ["# qreport against plain inference and the reference", "",
              "Written by `make bench` (`bench/run_bench.py`); do not edit by hand.", ""]
     lines += machine_lines(models, args)
@@ -378,6 +379,11 @@ def render(models, args, elapsed_s):
         row += f" {fmt_mib(kept_calib)} | {fmt_ratio(command_memory[m['name']])} |"
         lines.append(row)
 
+    zoo_targets = []
+    if zoo is not None:
+        zoo_lines, zoo_targets = zoo_bench.render(zoo)
+        lines += zoo_lines
+
     lines += ["", "## Targets", "", "| target | model | measured | met |", "|---|---|--:|---|"]
 
     def target(text, name, value, limit, shown, at_most=True):
@@ -424,6 +430,8 @@ def render(models, args, elapsed_s):
                TARGET_MEMORY, fmt_ratio(value))
         target("`qreport` command's peak memory ≤ 1.10× plain inference (glibc default)", name,
                command_memory.get(name), TARGET_MEMORY, fmt_ratio(command_memory.get(name)))
+    for text, label, shown, met in zoo_targets:
+        lines.append(f"| {text} | {label} | {shown} | {'yes' if met else '**no**'} |")
     lines += ["", f"The whole run took {elapsed_s / 60:.1f} minutes.", ""]
     return "\n".join(lines)
 
@@ -433,7 +441,9 @@ def main():
     parser.add_argument("--build-dir", required=True,
                         help="a build configured with -DQREPORT_BUILD_BENCH=ON")
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
-    parser.add_argument("--models", default=",".join(bench_models.MODELS))
+    parser.add_argument("--models", default=",".join(bench_models.MODELS),
+                        help="comma-separated, of: " + ", ".join(bench_models.MODELS) +
+                             "; 'none' for the zoo alone")
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--reference-repetitions", type=int, default=2)
     # One thread and every core: what a user gets by default is every core (the `qreport`
@@ -441,6 +451,9 @@ def main():
     parser.add_argument("--threads", type=thread_counts, default=thread_counts("1,all"),
                         help="comma-separated intra-op thread counts; all: every CPU this "
                              "process may use (default: 1,all)")
+    parser.add_argument("--zoo", default=",".join(zoo_bench.MODELS),
+                        help="torchvision models with many small layers, and start-up "
+                             "(bench/zoo_bench.py); 'none' to leave them out")
     args = parser.parse_args()
     start = time.monotonic()
 
@@ -451,16 +464,25 @@ def main():
     if not os.access(driver, os.X_OK):
         sys.exit(f"run_bench.py: {driver} is missing: build the target qreport_model_report_bench")
     data_dir = os.path.join(os.path.abspath(args.build_dir), "bench-data")
-    log(f"exporting models and batches to {data_dir}")
-    subprocess.run([sys.executable, os.path.join(HERE, "export_bench_models.py"), data_dir,
-                    "--models", args.models], check=True)
+    names = [name for name in args.models.split(",") if name and name != "none"]
+    if names:
+        log(f"exporting models and batches to {data_dir}")
+        subprocess.run([sys.executable, os.path.join(HERE, "export_bench_models.py"), data_dir,
+                        "--models", ",".join(names)], check=True)
 
     models = [measure_model(name, threads, index == 0, args, data_dir, driver, log)
               for index, threads in enumerate(args.threads)
-              for name in args.models.split(",")]
+              for name in names]
+    zoo = None
+    if args.zoo != "none":
+        cli = os.path.join(os.path.abspath(args.build_dir), "qreport")
+        if not os.access(cli, os.X_OK):
+            sys.exit(f"run_bench.py: {cli} is missing: build the target qreport_cli")
+        zoo = zoo_bench.measure(args.zoo.split(","), args.threads, data_dir, driver, cli,
+                                run_json, log)
     with open(os.path.join(args.build_dir, "bench-results.json"), "w") as f:
-        json.dump(models, f, indent=1)
-    text = render(models, args, time.monotonic() - start)
+        json.dump({"models": models, "zoo": zoo}, f, indent=1)
+    text = render(models, args, time.monotonic() - start, zoo)
     with open(args.out, "w") as f:
         f.write(text)
     print(text)
