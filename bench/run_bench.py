@@ -198,14 +198,16 @@ def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
 
-def machine_lines(models, args):
+def machine_lines(models, args, zoo=None):
     cpu = platform.processor() or "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    libtorch = next((m["qreport_raw"]["torch"] for m in models if m["qreport_raw"]), "?")
+    measured = [m["qreport_raw"] for m in models] + [e["raw"] for e in (zoo or {}).get(
+        "per_batch", [])]
+    libtorch = next((raw["torch"] for raw in measured if raw), "?")
     python_torch = next((m["reference_raw"]["torch"] for m in models if m["reference_raw"]), "?")
     blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
     for marker, label in (("openblas", "OpenBLAS"), ("blis", "BLIS"), ("mkl", "MKL"),
@@ -245,7 +247,7 @@ def reference_cell(model, width, reason=True):
 def render(models, args, elapsed_s, zoo=None):
     lines = ["# qreport against plain inference and the reference", "",
              "Written by `make bench` (`bench/run_bench.py`); do not edit by hand.", ""]
-    lines += machine_lines(models, args)
+    lines += machine_lines(models, args, zoo)
     lines += ["", "All times are milliseconds, medians (over a repetition's batches, then over "
               "repetitions). qreport runs all four detectors (per_channel with backend qnnpack, "
               "dynamic_static, input_weight_equalization with threshold 0.5, outlier); the "
