@@ -143,6 +143,12 @@ std::vector<Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph) {
   return nodes;
 }
 
+std::optional<bool> ConstantBool(const Value* value) {
+  const c10::optional<c10::IValue> constant = torch::jit::toIValue(value);
+  if (constant && constant->isBool()) return constant->toBool();
+  return std::nullopt;
+}
+
 void TakeOrigin(const Node* from, Node* to) {
   to->setSourceRange(from->sourceRange());
   if (const auto stack = from->callstack()) to->setCallStack(*stack);

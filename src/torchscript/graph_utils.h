@@ -61,6 +61,9 @@ std::vector<torch::jit::Node*> AllNodes(std::shared_ptr<torch::jit::Graph> graph
 // `node`'s source range and inlined call stack, so they belong to the same module and call
 // site. The function must return what `node` returns (several outputs as one tuple). `node`
 // is destroyed.
+// The value of a graph constant of type bool; nullopt for anything else.
+std::optional<bool> ConstantBool(const torch::jit::Value* value);
+
 // Returns the values that replace `node`'s outputs.
 std::vector<torch::jit::Value*> ReplaceWithScript(
     torch::jit::Node* node, const std::string& source, const std::string& function,

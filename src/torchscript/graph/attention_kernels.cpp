@@ -86,12 +86,6 @@ std::string AttentionSource(bool one_value) {
   return fmt::format(kAttentionSource, fmt::arg("body", body));
 }
 
-std::optional<bool> ConstantBool(const Value* value) {
-  const c10::optional<c10::IValue> constant = torch::jit::toIValue(value);
-  if (constant && constant->isBool()) return constant->toBool();
-  return std::nullopt;
-}
-
 // ATen returns no weights tensor (an undefined one) when need_weights is false; the
 // replacement returns the softmax, so where the weights are read and need_weights is not known
 // to be true they pass through `need_weights ? weights : undefined`.

@@ -83,12 +83,6 @@ std::string EncoderLayerSource(bool use_gelu, bool norm_first) {
       arg("activation", use_gelu ? "torch.gelu" : "torch.relu"));
 }
 
-std::optional<bool> ConstantBool(const Value* value) {
-  const c10::optional<c10::IValue> constant = torch::jit::toIValue(value);
-  if (constant && constant->isBool()) return constant->toBool();
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::set<std::string> UnfuseEncoderLayers(const std::shared_ptr<torch::jit::Graph>& graph) {
